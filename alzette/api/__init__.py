@@ -1,0 +1,1 @@
+"""The platform API (/api/v1): assembly of the routers of every bounded context."""

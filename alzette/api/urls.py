@@ -1,0 +1,26 @@
+"""The NinjaAPI instance: one place where context routers are mounted."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from alzette import __version__
+from alzette.api.errors import install_error_handlers
+from alzette.api.parser import StrictJsonParser
+from alzette.territory.geo.api import router as geo_router
+
+api = NinjaAPI(
+    title="Alzette platform API",
+    version=__version__,
+    description=(
+        "Platform API of Alzette, the smart-territory platform of the Pays Haut Val d'Alzette. "
+        "Errors are RFC 9457 problem+json documents."
+    ),
+    urls_namespace="api-v1",
+    parser=StrictJsonParser(),
+    openapi_extra={
+        "info": {"license": {"name": "EUPL-1.2", "identifier": "EUPL-1.2"}},
+    },
+)
+install_error_handlers(api)
+api.add_router("/territory", geo_router)

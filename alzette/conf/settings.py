@@ -1,0 +1,271 @@
+"""Django settings for Alzette, read from the environment (see docs/operations.md).
+
+Three modes:
+- ``development`` (default): DEBUG on, embedded SQLite, console e-mail.
+- ``demo``: what ``alzette demo`` runs; DEBUG off, embedded SQLite, console e-mail.
+- ``production``: refuses DEBUG, a missing or weak secret key and insecure
+  settings, and turns on every protection Django's deploy checks ask for.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import xstatic.pkg.leaflet as xstatic_leaflet
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from alzette.conf.env import env_bool, env_choice, env_int, env_list, env_str
+from alzette.core.db import database_config
+from alzette.core.logging import logging_config
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+ALZETTE_MODE = env_choice("ALZETTE_MODE", ("development", "demo", "production"), "development")
+PRODUCTION = ALZETTE_MODE == "production"
+
+DEBUG = env_bool("ALZETTE_DEBUG", ALZETTE_MODE == "development")
+
+# The data directory holds the embedded databases and uploaded files.
+DATA_DIR = Path(env_str("ALZETTE_DATA_DIR", "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+_INSECURE_KEY = "django-insecure-alzette-development-key-never-use-in-production-0123456789"
+SECRET_KEY = env_str("ALZETTE_SECRET_KEY") or ("" if PRODUCTION else _INSECURE_KEY)
+
+ALLOWED_HOSTS = env_list(
+    "ALZETTE_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = env_list("ALZETTE_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "alzette.core",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "allauth",
+    "allauth.account",
+    "ninja",
+    "django_prometheus",
+    # Personal repository.
+    "alzette.personal.accounts",
+    # Territory repository.
+    "alzette.territory.geo",
+    # Adapters: pages and the API assembly (no models).
+    "alzette.web",
+    "alzette.api",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "alzette.core.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "alzette.core.middleware.ApiProblemMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "alzette.conf.urls"
+WSGI_APPLICATION = "alzette.conf.wsgi.application"
+ASGI_APPLICATION = "alzette.conf.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "alzette.web.context_processors.platform",
+            ],
+        },
+    },
+]
+
+# --- The two repositories -------------------------------------------------
+_CONN_MAX_AGE = env_int("ALZETTE_DB_CONN_MAX_AGE", 60)
+DATABASES = {
+    "personal": database_config(
+        "ALZETTE_PERSONAL_DATABASE_URL",
+        env_str("ALZETTE_PERSONAL_DATABASE_URL"),
+        DATA_DIR / "personal.sqlite3",
+        _CONN_MAX_AGE,
+    ),
+    "territory": database_config(
+        "ALZETTE_TERRITORY_DATABASE_URL",
+        env_str("ALZETTE_TERRITORY_DATABASE_URL"),
+        DATA_DIR / "territory.sqlite3",
+        _CONN_MAX_AGE,
+    ),
+}
+# "default" is the personal connection itself (alzette.core.db explains why).
+DATABASES["default"] = dict(DATABASES["personal"])
+DATABASE_ROUTERS = ["alzette.core.routers.RepositoryRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache: shared between app servers (database, or Redis when configured) --
+_REDIS_URL = env_str("ALZETTE_REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL}
+        if _REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "alzette_cache"}
+    )
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- Accounts -------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "home"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Alzette] "
+ACCOUNT_RATE_LIMITS = {
+    # Failed logins: 5 per minute per IP, 5 per 5 minutes per account.
+    "login_failed": env_str("ALZETTE_LOGIN_RATE_LIMIT", "5/m/ip,5/5m/key"),
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "confirm_email": "1/3m/key",
+}
+
+EMAIL_BACKEND = env_str(
+    "ALZETTE_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("ALZETTE_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("ALZETTE_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("ALZETTE_EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("ALZETTE_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("ALZETTE_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("ALZETTE_DEFAULT_FROM_EMAIL", "Alzette <no-reply@alzette.localhost>")
+
+# --- Languages: the interface defaults to French ---------------------------
+LANGUAGE_CODE = "fr"
+LANGUAGES = [
+    ("fr", _("French")),
+    ("de", _("German")),
+    ("lb", _("Luxembourgish")),
+    ("en", _("English")),
+    ("pt", _("Portuguese")),
+]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+TIME_ZONE = "Europe/Paris"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files: served by the app itself through WhiteNoise ------------
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [("leaflet", xstatic_leaflet.BASE_DIR)]
+STATIC_ROOT = Path(env_str("ALZETTE_STATIC_ROOT", str(DATA_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(DATA_DIR / "media")}},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION  # demo/dev serve without collectstatic
+
+# --- Request limits (bodies above are refused with 413) --------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ALZETTE_MAX_BODY_BYTES", 1_048_576)
+
+# --- Map of the home page --------------------------------------------------
+# Background tiles are optional: the communes are drawn from our own data, so
+# the map stays useful when no tile server is reachable (or when this is empty).
+ALZETTE_MAP_TILE_URL = env_str(
+    "ALZETTE_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+ALZETTE_MAP_ATTRIBUTION = env_str(
+    "ALZETTE_MAP_ATTRIBUTION", "&copy; OpenStreetMap contributors"
+)
+
+# --- Server (alzette serve) -----------------------------------------------
+ALZETTE_HOST = env_str("ALZETTE_HOST", "127.0.0.1")
+ALZETTE_PORT = env_int("ALZETTE_PORT", 8000)
+ALZETTE_WORKERS = env_int("ALZETTE_WORKERS", os.cpu_count() or 1)
+ALZETTE_FORWARDED_ALLOW_IPS = env_str("ALZETTE_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# --- Observability ---------------------------------------------------------
+LOGGING = logging_config(
+    env_str("ALZETTE_LOG_LEVEL", "INFO"), env_bool("ALZETTE_JSON_LOGS", ALZETTE_MODE != "development")
+)
+PROMETHEUS_EXPORT_MIGRATIONS = False
+ALZETTE_METRICS_TOKEN = env_str("ALZETTE_METRICS_TOKEN")
+
+# --- Security --------------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+if env_bool("ALZETTE_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("ALZETTE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("ALZETTE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("ALZETTE_HSTS_PRELOAD", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+
+def _production_problems() -> list[str]:
+    problems = []
+    if DEBUG:
+        problems.append("ALZETTE_DEBUG must be off.")
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
+        problems.append(
+            "ALZETTE_SECRET_KEY must be set to a random value of at least 50 characters "
+            "(python -c \"import secrets; print(secrets.token_urlsafe(64))\")."
+        )
+    if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
+        problems.append("ALZETTE_ALLOWED_HOSTS must list the platform's host names (not '*').")
+    if EMAIL_BACKEND.endswith("console.EmailBackend"):
+        problems.append("ALZETTE_EMAIL_BACKEND must send real e-mail, not print it.")
+    return problems
+
+
+if PRODUCTION and (_problems := _production_problems()):
+    raise ImproperlyConfigured(
+        "Alzette refuses to start in production mode:\n  - " + "\n  - ".join(_problems)
+    )

@@ -1,0 +1,19 @@
+"""Top-level URL map: pages, the platform API, probes and metrics."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from alzette.api.urls import api
+from alzette.core import health
+from alzette.core.metrics import metrics
+
+urlpatterns = [
+    path("", include("alzette.web.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
+]

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from alzette.core.management.commands.serve import run_server
+from alzette.core.repositories import REPOSITORIES
+from alzette.personal.accounts.services import ensure_demo_accounts
+
+
+class Command(BaseCommand):
+    help = "Prepare both repositories with demo data and serve on http://127.0.0.1:8000."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-serve", action="store_true", help="Prepare only; do not serve.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.ALZETTE_MODE == "production":
+            raise CommandError("alzette demo creates demo accounts: refused in production mode.")
+        steps = [
+            ("Compiling translations", lambda: call_command("compiletranslations", verbosity=0)),
+            *[(f"Migrating the {alias} repository", self._migrate(alias)) for alias in REPOSITORIES],
+            ("Creating the shared cache table", lambda: call_command("createcachetable",
+                                                                     database="personal")),
+            ("Loading the territory's communes", lambda: call_command("loadterritory")),
+            ("Creating demo accounts", self._accounts),
+        ]
+        for number, (label, step) in enumerate(steps, start=1):
+            self.stdout.write(self.style.MIGRATE_HEADING(f"[{number}/{len(steps)}] {label}…"))
+            step()
+        if not options["no_serve"]:
+            self.stdout.write(self.style.SUCCESS(
+                f"Alzette is ready: http://{options['host']}:{options['port']}/  (Ctrl+C to stop)"
+            ))
+            run_server(options["host"], options["port"], workers=1)
+
+    def _migrate(self, alias: str) -> Any:
+        return lambda: call_command("migrate", database=alias, interactive=False, verbosity=1)
+
+    def _accounts(self) -> None:
+        accounts = ensure_demo_accounts()
+        width = max(len(account.email) for account in accounts)
+        self.stdout.write("  Demo accounts (e-mail / password):")
+        for account in accounts:
+            self.stdout.write(
+                f"    {account.role:<14} {account.email:<{width}}  {account.password}"
+                f"   {account.description}"
+            )

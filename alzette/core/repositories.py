@@ -1,0 +1,39 @@
+"""The two repositories of Alzette and which Django app stores in which.
+
+Alzette keeps data about natural persons (the *personal* repository) strictly
+apart from data about the territory (the *territory* repository). This module
+is the single map of that split: the database router, the schema test and the
+system checks all read it, so adding an app means adding one line here.
+"""
+
+from __future__ import annotations
+
+PERSONAL = "personal"
+TERRITORY = "territory"
+REPOSITORIES = (PERSONAL, TERRITORY)
+
+#: app label -> repository (database alias). Every installed app that has
+#: models must appear here exactly once; a system check enforces it.
+APP_REPOSITORY: dict[str, str] = {
+    # Django and library apps that hold accounts, sessions or audit of persons.
+    "auth": PERSONAL,
+    "contenttypes": PERSONAL,
+    "sessions": PERSONAL,
+    "admin": PERSONAL,
+    "account": PERSONAL,  # django-allauth e-mail addresses and confirmations
+    "django_cache": PERSONAL,  # DatabaseCache table: rate-limit counters keyed by IP/account
+    # Alzette apps, personal side.
+    "accounts": PERSONAL,
+    # Alzette apps, territory side.
+    "geo": TERRITORY,
+}
+
+
+def repository_of(app_label: str) -> str | None:
+    """Return the repository (database alias) an app stores in, or None if unmapped."""
+    return APP_REPOSITORY.get(app_label)
+
+
+def apps_in(repository: str) -> list[str]:
+    """Return the app labels that store in ``repository``."""
+    return [label for label, repo in APP_REPOSITORY.items() if repo == repository]

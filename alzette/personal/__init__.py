@@ -1,0 +1,1 @@
+"""The personal repository: everything about natural persons. It never leaves the platform."""
