@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
-
 from alzette import __version__
 from alzette.api.errors import install_error_handlers
+from alzette.api.openapi import AlzetteAPI
 from alzette.api.parser import StrictJsonParser
 from alzette.territory.geo.api import router as geo_router
 
-api = NinjaAPI(
+api = AlzetteAPI(
     title="Alzette platform API",
     version=__version__,
     description=(

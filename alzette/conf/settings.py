@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from alzette.conf.env import env_bool, env_choice, env_int, env_list, env_str
-from alzette.core.db import database_config
+from alzette.core.db import alias_default_to_personal, database_config
 from alzette.core.logging import logging_config
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -41,6 +41,8 @@ CSRF_TRUSTED_ORIGINS = env_list("ALZETTE_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "alzette.core",
+    # Pages first: its templates override those of the libraries below (allauth).
+    "alzette.web",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,8 +57,7 @@ INSTALLED_APPS = [
     "alzette.personal.accounts",
     # Territory repository.
     "alzette.territory.geo",
-    # Adapters: pages and the API assembly (no models).
-    "alzette.web",
+    # The API assembly (no models).
     "alzette.api",
 ]
 
@@ -115,7 +116,9 @@ DATABASES = {
     ),
 }
 # "default" is the personal connection itself (alzette.core.db explains why).
+# Installed here, before apps load, because model classes touch "default" on import.
 DATABASES["default"] = dict(DATABASES["personal"])
+alias_default_to_personal()
 DATABASE_ROUTERS = ["alzette.core.routers.RepositoryRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -197,6 +200,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [("leaflet", xstatic_leaflet.BASE_DIR)]
 STATIC_ROOT = Path(env_str("ALZETTE_STATIC_ROOT", str(DATA_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                 "OPTIONS": {"location": str(DATA_DIR / "media")}},

@@ -8,6 +8,3 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from alzette.core import checks  # noqa: F401  (registers the system checks)
-        from alzette.core.db import alias_default_to_personal
-
-        alias_default_to_personal()

@@ -18,8 +18,8 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from shapely.geometry import mapping, shape
+from shapely.errors import ShapelyError
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 #: The CRS every stored geometry is in (longitude first).
 STORAGE_CRS = "OGC:CRS84"
@@ -90,7 +90,7 @@ def parse_geometry(geojson: dict[str, Any]) -> BaseGeometry:
         raise SpatialError("A GeoJSON geometry object with a 'type' member is required.")
     try:
         geometry = shape(geojson)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ShapelyError) as exc:
         raise SpatialError(f"Invalid GeoJSON geometry: {exc}") from exc
     if geometry.is_empty:
         raise SpatialError("The geometry is empty.")
@@ -104,7 +104,7 @@ def reproject(geometry: BaseGeometry, source: str, target: str) -> BaseGeometry:
     source, target = normalise_crs(source), normalise_crs(target)
     if source == target or {source, target} == {"OGC:CRS84", "EPSG:4326"}:
         return geometry
-    result = transform(_transformer(source, target).transform, geometry)
+    result = shapely.transform(geometry, _transformer(source, target).transform, interleaved=False)
     if not shapely.is_valid(result) or any(map(_not_finite, result.bounds)):
         raise SpatialError(f"The geometry cannot be expressed in {target}.")
     return result

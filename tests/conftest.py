@@ -1,0 +1,57 @@
+"""Shared fixtures: the personas every permission test uses, and the territory."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from alzette.personal.accounts.models import Role
+from alzette.territory.geo.services import load_reference_units
+from tests.factories import UserFactory
+
+# Tests touch both repositories; "default" is the personal connection itself,
+# so it must always be listed with it (see alzette/core/db.py).
+ALL_DATABASES = "__all__"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashers are slow on purpose; tests check behaviour, not hashing cost.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def citizen():
+    return UserFactory(email="camille.citoyenne@example.org", role=Role.CITIZEN)
+
+
+@pytest.fixture
+def agent_audun():
+    return UserFactory(email="agent@audun-le-tiche.example.org", role=Role.AGENT, unit_code="57038")
+
+
+@pytest.fixture
+def agent_villerupt():
+    return UserFactory(email="agent@villerupt.example.org", role=Role.AGENT, unit_code="54580")
+
+
+@pytest.fixture
+def partner():
+    return UserFactory(email="dev@partner.example.org", role=Role.PARTNER)
+
+
+@pytest.fixture
+def administrator():
+    return UserFactory(email="admin@ccphva.example.org", role=Role.ADMINISTRATOR,
+                       is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def territory():
+    """The EPCI and its 8 communes, loaded from the reference GeoJSON."""
+    load_reference_units()
+
+
+@pytest.fixture
+def api_client() -> Client:
+    return Client(HTTP_ACCEPT="application/json")
