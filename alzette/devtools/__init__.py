@@ -1,0 +1,1 @@
+"""Development tools (lint contracts); never imported by the running platform."""

@@ -1,0 +1,58 @@
+"""The `alzette` console script: demo preparation and platform check."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def _alzette(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALZETTE_")}
+    env["ALZETTE_DATA_DIR"] = str(tmp_path)
+    return subprocess.run([sys.executable, "-m", "alzette.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("demo")
+    return data_dir, _alzette(data_dir, "demo", "--no-serve")
+
+
+def test_demo_prepares_both_repositories_and_prints_accounts(prepared):
+    data_dir, result = prepared
+    assert result.returncode == 0, result.stderr
+    for step in ("[1/6]", "[6/6]", "Migrating the personal repository",
+                 "Migrating the territory repository", "[9/9] "):
+        assert step in result.stdout
+    for email in ("citoyen@demo.alzette.eu", "agent.audun@demo.alzette.eu",
+                  "agent.villerupt@demo.alzette.eu", "partenaire@demo.alzette.eu",
+                  "admin@demo.alzette.eu"):
+        assert email in result.stdout
+    assert (data_dir / "personal.sqlite3").exists() and (data_dir / "territory.sqlite3").exists()
+
+
+def test_demo_runs_twice(prepared):
+    data_dir, _ = prepared
+    again = _alzette(data_dir, "demo", "--no-serve")
+    assert again.returncode == 0, again.stderr
+
+
+def test_check_passes_after_demo(prepared):
+    data_dir, _ = prepared
+    result = _alzette(data_dir, "check")
+    assert result.returncode == 0, result.stderr
+    assert "personal: ok" in result.stdout and "territory: ok" in result.stdout
+
+
+def test_check_reports_missing_migrations(tmp_path):
+    result = _alzette(tmp_path, "check")
+    assert result.returncode != 0
+    assert "unapplied migration" in result.stderr
+
+
+def test_unknown_command_fails(tmp_path):
+    assert _alzette(tmp_path, "frobnicate").returncode != 0
