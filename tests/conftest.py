@@ -9,6 +9,8 @@ from alzette.personal.accounts.models import Role
 from alzette.territory.geo.services import load_reference_units
 from tests.factories import UserFactory
 
+pytest_plugins = ["tests.browser"]
+
 # Tests touch both repositories; "default" is the personal connection itself,
 # so it must always be listed with it (see alzette/core/db.py).
 ALL_DATABASES = "__all__"
@@ -42,8 +44,9 @@ def partner():
 
 @pytest.fixture
 def administrator():
-    return UserFactory(email="admin@ccphva.example.org", role=Role.ADMINISTRATOR,
-                       is_staff=True, is_superuser=True)
+    return UserFactory(
+        email="admin@ccphva.example.org", role=Role.ADMINISTRATOR, is_staff=True, is_superuser=True
+    )
 
 
 @pytest.fixture

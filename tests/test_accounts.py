@@ -25,9 +25,14 @@ def _link(message) -> str:
 
 
 def _signup(client, email="new.resident@example.org"):
-    return client.post("/accounts/signup/", {
-        "email": email, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
-    })
+    return client.post(
+        "/accounts/signup/",
+        {
+            "email": email,
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
 
 
 def test_signup_sends_a_confirmation_and_confirming_logs_in(client):
@@ -49,8 +54,9 @@ def test_signup_sends_a_confirmation_and_confirming_logs_in(client):
 def test_unconfirmed_account_cannot_log_in(client):
     _signup(client)
     client.logout()
-    response = client.post("/accounts/login/", {"login": "new.resident@example.org",
-                                                "password": NEW_PASSWORD})
+    response = client.post(
+        "/accounts/login/", {"login": "new.resident@example.org", "password": NEW_PASSWORD}
+    )
     assert response.status_code == 302
     assert "/accounts/confirm-email/" in response["Location"]
     assert not client.get("/").context["user"].is_authenticated
@@ -60,8 +66,10 @@ def test_unconfirmed_account_cannot_log_in(client):
     ("data", "field"),
     [
         ({"email": "not-an-email", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}, "email"),
-        ({"email": "a@example.org", "password1": NEW_PASSWORD, "password2": "different-2026!"},
-         "password2"),
+        (
+            {"email": "a@example.org", "password1": NEW_PASSWORD, "password2": "different-2026!"},
+            "password2",
+        ),
         ({"email": "a@example.org", "password1": "short", "password2": "short"}, "password1"),
     ],
 )

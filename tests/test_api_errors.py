@@ -38,7 +38,9 @@ def test_wrong_method(api_client):
 
 
 def test_malformed_json(api_client):
-    body = _assert_problem(api_client.post(LOCATE, "{not json", content_type="application/json"), 400)
+    body = _assert_problem(
+        api_client.post(LOCATE, "{not json", content_type="application/json"), 400
+    )
     assert "Malformed JSON" in body["detail"] and "line 1" in body["detail"]
 
 
@@ -46,8 +48,9 @@ def test_body_not_utf8(api_client):
     _assert_problem(api_client.post(LOCATE, b"\xff\xfe{}", content_type="application/json"), 400)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          "application/xml"])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
 def test_wrong_content_type(api_client, content_type):
     response = api_client.post(LOCATE, '{"geometry": {}}', content_type=content_type)
     body = _assert_problem(response, 415)
@@ -61,7 +64,9 @@ def test_oversized_body(api_client, settings):
 
 
 def test_validation_error_lists_fields(api_client):
-    body = _assert_problem(api_client.post(LOCATE, {"crs": 5}, content_type="application/json"), 422)
+    body = _assert_problem(
+        api_client.post(LOCATE, {"crs": 5}, content_type="application/json"), 422
+    )
     locations = [error["location"] for error in body["errors"]]
     assert ["body", "payload", "geometry"] in locations
 
@@ -72,8 +77,12 @@ def test_unexpected_error_is_500_without_stack_trace(monkeypatch, territory):
 
     monkeypatch.setattr(services, "locate", explode)
     client = Client(raise_request_exception=False)
-    response = client.post(LOCATE, {"geometry": {"type": "Point", "coordinates": [6, 49.4]}},
-                           content_type="application/json", HTTP_X_REQUEST_ID="req-42")
+    response = client.post(
+        LOCATE,
+        {"geometry": {"type": "Point", "coordinates": [6, 49.4]}},
+        content_type="application/json",
+        HTTP_X_REQUEST_ID="req-42",
+    )
     body = _assert_problem(response, 500)
     text = response.content.decode()
     assert "secret internal detail" not in text and "Traceback" not in text
@@ -82,8 +91,11 @@ def test_unexpected_error_is_500_without_stack_trace(monkeypatch, territory):
 
 def test_bad_input_writes_nothing(api_client, territory):
     before = list(TerritorialUnit.objects.order_by("code").values_list("code", "updated_at"))
-    for payload, content_type in [("{", "application/json"), ("{}", "text/plain"),
-                                  ('{"geometry": 1}', "application/json")]:
+    for payload, content_type in [
+        ("{", "application/json"),
+        ("{}", "text/plain"),
+        ('{"geometry": 1}', "application/json"),
+    ]:
         assert api_client.post(LOCATE, payload, content_type=content_type).status_code >= 400
     after = list(TerritorialUnit.objects.order_by("code").values_list("code", "updated_at"))
     assert before == after

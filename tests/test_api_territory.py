@@ -23,8 +23,12 @@ def test_list_units(api_client, territory):
     assert len(units) == 9
     audun = next(unit for unit in units if unit["code"] == "57038")
     assert audun == {
-        "code": "57038", "kind": "commune", "name": "Audun-le-Tiche", "department": "57",
-        "parent": "CCPHVA", "bbox": audun["bbox"],
+        "code": "57038",
+        "kind": "commune",
+        "name": "Audun-le-Tiche",
+        "department": "57",
+        "parent": "CCPHVA",
+        "bbox": audun["bbox"],
     }
 
 
@@ -65,7 +69,8 @@ def test_geojson_layer(api_client, territory):
 
 def test_locate_a_point(api_client, territory):
     response = api_client.post(
-        "/api/v1/territory/locate", {"geometry": AUDUN, "kind": "commune"},
+        "/api/v1/territory/locate",
+        {"geometry": AUDUN, "kind": "commune"},
         content_type="application/json",
     )
     assert response.status_code == 200
@@ -86,10 +91,21 @@ def test_locate_in_luxembourg_crs(api_client, territory):
     ("body", "status", "detail"),
     [
         ({}, 422, "does not match"),
-        ({"geometry": {"type": "Point"}}, 422, "Invalid GeoJSON"),
-        ({"geometry": AUDUN, "crs": "EPSG:3857"}, 422, "Unsupported CRS"),
+        ({"geometry": {"type": "Point"}}, 422, "does not match"),
+        ({"geometry": {"type": "Point", "coordinates": [True, 49]}}, 422, "does not match"),
+        ({"geometry": AUDUN, "crs": "EPSG:3857"}, 422, "does not match"),
         ({"geometry": AUDUN, "predicate": "near"}, 422, "does not match"),
         ({"geometry": "POINT(1 2)"}, 422, "does not match"),
+        (
+            {
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[0, 0], [2, 2], [2, 0], [0, 2], [0, 0]]],
+                }
+            },
+            422,
+            "not valid",
+        ),
     ],
 )
 def test_locate_bad_input(api_client, territory, body, status, detail):

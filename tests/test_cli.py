@@ -12,8 +12,13 @@ import pytest
 def _alzette(tmp_path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALZETTE_")}
     env["ALZETTE_DATA_DIR"] = str(tmp_path)
-    return subprocess.run([sys.executable, "-m", "alzette.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "alzette.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +30,21 @@ def prepared(tmp_path_factory):
 def test_demo_prepares_both_repositories_and_prints_accounts(prepared):
     data_dir, result = prepared
     assert result.returncode == 0, result.stderr
-    for step in ("[1/6]", "[6/6]", "Migrating the personal repository",
-                 "Migrating the territory repository", "[9/9] "):
+    for step in (
+        "[1/6]",
+        "[6/6]",
+        "Migrating the personal repository",
+        "Migrating the territory repository",
+        "[9/9] ",
+    ):
         assert step in result.stdout
-    for email in ("citoyen@demo.alzette.eu", "agent.audun@demo.alzette.eu",
-                  "agent.villerupt@demo.alzette.eu", "partenaire@demo.alzette.eu",
-                  "admin@demo.alzette.eu"):
+    for email in (
+        "citoyen@demo.alzette.eu",
+        "agent.audun@demo.alzette.eu",
+        "agent.villerupt@demo.alzette.eu",
+        "partenaire@demo.alzette.eu",
+        "admin@demo.alzette.eu",
+    ):
         assert email in result.stdout
     assert (data_dir / "personal.sqlite3").exists() and (data_dir / "territory.sqlite3").exists()
 

@@ -23,7 +23,14 @@ def test_reference_units_load_idempotently():
     epci = TerritorialUnit.objects.get(kind=UnitKind.EPCI)
     assert epci.children.count() == 8
     assert set(TerritorialUnit.objects.values_list("code", flat=True)) >= {
-        "54521", "54580", "57038", "57041", "57096", "57529", "57565", "57603"
+        "54521",
+        "54580",
+        "57038",
+        "57041",
+        "57096",
+        "57529",
+        "57565",
+        "57603",
     }
 
 

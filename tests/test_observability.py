@@ -28,7 +28,9 @@ def test_readyz_checks_both_repositories(client):
 def test_readyz_reports_an_unavailable_repository(client, monkeypatch):
     real = health.repository_status
     monkeypatch.setattr(
-        health, "repository_status", lambda alias: "unavailable" if alias == "territory" else real(alias)
+        health,
+        "repository_status",
+        lambda alias: "unavailable" if alias == "territory" else real(alias),
     )
     response = client.get("/readyz")
     assert response.status_code == 503

@@ -51,7 +51,7 @@ def test_migrations_only_run_in_their_repository(db, app_label, allowed):
 
 def test_unmapped_app_is_an_error_not_a_silent_default():
     class Stray:
-        class _meta:  # noqa: N801 - mimics a model's _meta
+        class _meta:
             app_label = "stray"
 
     with pytest.raises(Exception, match="not assigned to a repository"):

@@ -23,8 +23,11 @@ def _alzette(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ALZETTE_")}
     clean.update({"ALZETTE_DATA_DIR": str(tmp_path), **env})
     return subprocess.run(
-        [sys.executable, "-m", "alzette.cli", *args], env=clean, capture_output=True,
-        text=True, timeout=120,
+        [sys.executable, "-m", "alzette.cli", *args],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -42,8 +45,10 @@ def test_deploy_checks_pass_in_production(tmp_path):
         ({"ALZETTE_DEBUG": "1"}, "ALZETTE_DEBUG must be off"),
         ({"ALZETTE_ALLOWED_HOSTS": ""}, "ALZETTE_ALLOWED_HOSTS must list"),
         ({"ALZETTE_ALLOWED_HOSTS": "*"}, "ALZETTE_ALLOWED_HOSTS must list"),
-        ({"ALZETTE_EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"},
-         "must send real e-mail"),
+        (
+            {"ALZETTE_EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"},
+            "must send real e-mail",
+        ),
     ],
 )
 def test_production_refuses_unsafe_settings(tmp_path, override, message):
@@ -59,8 +64,10 @@ def test_production_refuses_unsafe_settings(tmp_path, override, message):
         ({"ALZETTE_MODE": "staging"}, "ALZETTE_MODE must be one of"),
         ({"ALZETTE_DEBUG": "maybe"}, "ALZETTE_DEBUG must be a boolean"),
         ({"ALZETTE_PORT": "eighty"}, "ALZETTE_PORT must be an integer"),
-        ({"ALZETTE_TERRITORY_DATABASE_URL": "mysql://root@localhost/t"},
-         "must point to PostgreSQL"),
+        (
+            {"ALZETTE_TERRITORY_DATABASE_URL": "mysql://root@localhost/t"},
+            "must point to PostgreSQL",
+        ),
     ],
 )
 def test_configuration_errors_name_the_variable(tmp_path, env, message):
@@ -77,8 +84,9 @@ def test_demo_is_refused_in_production(tmp_path):
 
 def test_embedded_default_creates_wal_sqlite_files(tmp_path):
     data_dir = tmp_path / "fresh" / "data"
-    result = _alzette(tmp_path, "migrate", "--database", "territory", "-v", "0",
-                      ALZETTE_DATA_DIR=str(data_dir))
+    result = _alzette(
+        tmp_path, "migrate", "--database", "territory", "-v", "0", ALZETTE_DATA_DIR=str(data_dir)
+    )
     assert result.returncode == 0, result.stderr
     import sqlite3
 

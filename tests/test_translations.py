@@ -18,7 +18,6 @@ from pathlib import Path
 
 import polib
 import pytest
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.utils import translation
@@ -28,7 +27,6 @@ from alzette.core.i18n import compile_catalogue
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "alzette"
 LOCALE_DIR = PACKAGE_DIR / "locale"
-TEMPLATE_DIRS = sorted(PACKAGE_DIR.glob("**/templates"))
 
 # Languages whose every message must be translated. English is the source
 # language: an empty English msgstr falls back to the (English) msgid.
@@ -100,8 +98,8 @@ _STRING_LITERAL = re.compile(r"u?(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")"
 
 def _message(function: str, arguments: list[str], source: str) -> Message | None:
     """A Message from a gettext-family call's leading string arguments."""
-    contextual = function.startswith(("p", "np"))
-    plural = function.lstrip("p").startswith("n") or function.startswith("np")
+    prefix = function.split("gettext")[0]  # "", "n", "p" or "np"
+    contextual, plural = "p" in prefix, "n" in prefix
     needed = 1 + contextual + plural
     if len(arguments) < needed:
         return None  # a variable, not a literal: nothing to extract
@@ -111,7 +109,7 @@ def _message(function: str, arguments: list[str], source: str) -> Message | None
     return Message(msgid, msgid_plural, msgctxt, source)
 
 
-def template_messages() -> list[Message]:
+def template_messages(root: Path = PACKAGE_DIR) -> list[Message]:
     """Every message of {% translate %} and {% blocktranslate %} in the templates.
 
     ``templatize`` turns a template into the pseudo-Python that makemessages
@@ -119,12 +117,12 @@ def template_messages() -> list[Message]:
     out exactly as makemessages writes them.
     """
     messages = []
-    for directory in TEMPLATE_DIRS:
+    for directory in sorted(root.glob("**/templates")):
         for path in sorted(directory.glob("**/*")):
             if path.suffix not in {".html", ".txt"} or not path.is_file():
                 continue
             text = templatize(path.read_text(encoding="utf-8"), origin=str(path))
-            source = str(path.relative_to(PACKAGE_DIR))
+            source = str(path.relative_to(root))
             for call in _TEMPLATE_CALL.finditer(text):
                 arguments = [
                     ast.literal_eval(literal)
@@ -143,10 +141,10 @@ _TRANSLATION_FUNCTIONS = {
 } | {"gettext_noop"}
 
 
-def python_messages() -> list[Message]:
+def python_messages(root: Path = PACKAGE_DIR) -> list[Message]:
     """Every literal marked with django.utils.translation's functions in alzette/**.py."""
     messages = []
-    for path in sorted(PACKAGE_DIR.glob("**/*.py")):
+    for path in sorted(root.glob("**/*.py")):
         if "migrations" in path.parts:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -165,8 +163,12 @@ def python_messages() -> list[Message]:
             target = node.func
             if isinstance(target, ast.Name) and target.id in functions:
                 function = functions[target.id]
-            elif (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
-                  and target.value.id in modules and target.attr in _TRANSLATION_FUNCTIONS):
+            elif (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id in modules
+                and target.attr in _TRANSLATION_FUNCTIONS
+            ):
                 function = target.attr
             else:
                 continue
@@ -175,9 +177,10 @@ def python_messages() -> list[Message]:
                 if not (isinstance(argument, ast.Constant) and isinstance(argument.value, str)):
                     break
                 arguments.append(argument.value)
-            source = f"{path.relative_to(PACKAGE_DIR)}:{node.lineno}"
-            if message := _message(function.removesuffix("_lazy").replace("_noop", ""),
-                                   arguments, source):
+            source = f"{path.relative_to(root)}:{node.lineno}"
+            if message := _message(
+                function.removesuffix("_lazy").replace("_noop", ""), arguments, source
+            ):
                 messages.append(message)
     return messages
 
@@ -185,7 +188,7 @@ def python_messages() -> list[Message]:
 # --- (a) Every catalogue is complete and well-formed ------------------------
 
 
-def test_every_interface_language_has_a_catalogue():
+def test_every_interface_language_has_a_catalogue(settings):
     assert {code for code, _name in settings.LANGUAGES} == set(ALL_LANGUAGES)
     for language in ALL_LANGUAGES:
         assert po_path(language).is_file(), po_path(language)
@@ -218,7 +221,8 @@ def test_plural_messages_have_every_form(language):
     catalogue = load(language)
     nplurals = int(re.search(r"nplurals=(\d+)", PLURAL_FORMS[language]).group(1))
     wrong = [
-        describe(entry) for entry in live_entries(catalogue)
+        describe(entry)
+        for entry in live_entries(catalogue)
         if entry.msgid_plural and sorted(entry.msgstr_plural) != list(range(nplurals))
     ]
     assert not wrong, f"{language}: plural messages need {nplurals} forms: {wrong}"
@@ -254,11 +258,14 @@ def _placeholder_problems(entry: polib.POEntry) -> list[str]:
             # plurals: as singular and plural together, e.g. the count).
             expected = set().union(*(_python_specs(s) for s in sources))
             if set(_python_specs(translation_text)) != expected:
-                problems.append(f"{label} %-placeholders {sorted(_python_specs(translation_text))}"
-                                f" != {sorted(expected)}")
-            values = {m["name"]: 1 for m in PYTHON_FORMAT.finditer(translation_text) if m["name"]}
+                problems.append(
+                    f"{label} %-placeholders {sorted(_python_specs(translation_text))}"
+                    f" != {sorted(expected)}"
+                )
+            specs = [m for m in PYTHON_FORMAT.finditer(translation_text) if m["conversion"] != "%"]
+            names = {m["name"]: 1 for m in specs if m["name"] is not None}
             try:
-                translation_text % (values or ())  # noqa: B018
+                _formatted = translation_text % (names or (1,) * len(specs))
             except (TypeError, ValueError, KeyError) as error:
                 problems.append(f"{label} does not format: {error}")
         else:
@@ -267,8 +274,10 @@ def _placeholder_problems(entry: polib.POEntry) -> list[str]:
                 problems.append(f"{label} named placeholders differ from the msgid")
         expected = set().union(*(BRACE_PLACEHOLDER.findall(s) for s in sources))
         if set(BRACE_PLACEHOLDER.findall(translation_text)) != expected:
-            problems.append(f"{label} brace placeholders {BRACE_PLACEHOLDER.findall(translation_text)}"
-                            f" != {sorted(expected)}")
+            problems.append(
+                f"{label} brace placeholders {BRACE_PLACEHOLDER.findall(translation_text)}"
+                f" != {sorted(expected)}"
+            )
     return problems
 
 
@@ -284,8 +293,11 @@ def test_placeholders_match(language):
 
 
 def test_placeholder_check_catches_mistakes():
-    entry = polib.POEntry(msgid="%(count)s items in {place}", msgstr="%(nombre)s articles à {place}",
-                          flags=["python-format"])
+    entry = polib.POEntry(
+        msgid="%(count)s items in {place}",
+        msgstr="%(nombre)s articles à {place}",
+        flags=["python-format"],
+    )
     assert _placeholder_problems(entry)
     entry.msgstr = "%(count)s articles à {lieu}"
     assert _placeholder_problems(entry)
@@ -310,6 +322,40 @@ def test_python_messages_are_found():
     assert Message("Luxembourgish").key in keys
 
 
+def test_extraction_reads_msgids_as_makemessages_writes_them(tmp_path):
+    templates = tmp_path / "app" / "templates"
+    templates.mkdir(parents=True)
+    (templates / "page.html").write_text(
+        "{% load i18n %}<p>{% translate 'A new page' %}</p>"
+        '<a title="{% translate "Menu" context "navigation" %}">x</a>'
+        "{% blocktranslate trimmed count total=items|length %}\n  {{ total }} item\n"
+        "{% plural %}\n  {{ total }} items\n{% endblocktranslate %}"
+        "{% blocktranslate with name=user.name %}Hello {{ name }}, 100% ready"
+        "{% endblocktranslate %}",
+        encoding="utf-8",
+    )
+    (tmp_path / "app" / "models.py").write_text(
+        "from django.utils import translation\n"
+        "from django.utils.translation import gettext_lazy as _, npgettext\n"
+        "LABEL = _('A new label')\n"
+        "COUNT = npgettext('stock', '%(n)s box', '%(n)s boxes', 2)\n"
+        "WORD = translation.gettext('A word')\n"
+        "DYNAMIC = _(LABEL)\n",
+        encoding="utf-8",
+    )
+    assert {m.key for m in template_messages(tmp_path)} == {
+        (None, "A new page", ""),
+        ("navigation", "Menu", ""),
+        (None, "%(total)s item", "%(total)s items"),
+        (None, "Hello %(name)s, 100%% ready", ""),
+    }
+    assert {m.key for m in python_messages(tmp_path)} == {
+        (None, "A new label", ""),
+        ("stock", "%(n)s box", "%(n)s boxes"),
+        (None, "A word", ""),
+    }
+
+
 @pytest.mark.parametrize("language", ALL_LANGUAGES)
 @pytest.mark.parametrize("origin", ["templates", "python"])
 def test_catalogue_has_every_message_used(language, origin):
@@ -320,10 +366,13 @@ def test_catalogue_has_every_message_used(language, origin):
         f"{language}: not in the catalogue, run makemessages and translate: {missing}"
     )
     if language in TRANSLATED:
-        untranslated = sorted({
-            f"{m.msgid!r} ({m.source})" for m in messages
-            if not entries[m.key].translated() or "fuzzy" in entries[m.key].flags
-        })
+        untranslated = sorted(
+            {
+                f"{m.msgid!r} ({m.source})"
+                for m in messages
+                if not entries[m.key].translated() or "fuzzy" in entries[m.key].flags
+            }
+        )
         assert not untranslated, f"{language}: untranslated: {untranslated}"
 
 
@@ -348,16 +397,22 @@ def test_home_page_renders_in_each_language(language, compiled_locale, settings)
     catalogue = load(language)
     request = RequestFactory().get("/")
     with translation.override(language):
-        page = html.unescape(render_to_string(
-            "web/home.html", {"communes": [], "features": {}}, request=request
-        ))
+        page = html.unescape(
+            render_to_string("web/home.html", {"communes": [], "features": {}}, request=request)
+        )
     assert f'<html lang="{language}">' in page
 
     def translated(msgid: str) -> str:
         return catalogue.find(msgid).msgstr or msgid
 
-    for msgid in ("Skip to content", "Log in", "Sign up", "Language", "Home",
-                  "The communes have not been loaded yet (run alzette demo)."):
+    for msgid in (
+        "Skip to content",
+        "Log in",
+        "Sign up",
+        "Language",
+        "Home",
+        "The communes have not been loaded yet (run alzette demo).",
+    ):
         assert translated(msgid) in page, (language, msgid)
     if language != "en":
         assert "Skip to content" not in page

@@ -19,15 +19,20 @@ log = logging.getLogger("alzette.errors")
 def _field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # Keep only what a client can act on; pydantic's ctx may hold unserialisable objects.
     return [
-        {"location": [str(part) for part in error.get("loc", ())],
-         "message": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+        {
+            "location": [str(part) for part in error.get("loc", ())],
+            "message": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
         for error in errors
     ]
 
 
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return problem_response(
-        request, 422, "The request does not match the expected schema.",
+        request,
+        422,
+        "The request does not match the expected schema.",
         errors=_field_errors(exc.errors),
     )
 
@@ -61,7 +66,9 @@ def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     log.exception("Unhandled API error on %s %s", request.method, request.path)
     return problem_response(
-        request, 500, "An unexpected error occurred; it has been logged with this request id.",
+        request,
+        500,
+        "An unexpected error occurred; it has been logged with this request id.",
         request_id=getattr(request, "request_id", None),
     )
 

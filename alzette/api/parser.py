@@ -29,7 +29,9 @@ class StrictJsonParser(Parser):
 
     def parse_body(self, request: HttpRequest) -> Any:
         if not _is_json(request.content_type or ""):
-            raise BodyError(415, f"Send the body as application/json, not {request.content_type!r}.")
+            raise BodyError(
+                415, f"Send the body as application/json, not {request.content_type!r}."
+            )
         try:
             return json.loads(request.body)
         except UnicodeDecodeError as exc:

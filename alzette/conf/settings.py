@@ -141,8 +141,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -202,8 +204,10 @@ STATICFILES_DIRS = [("leaflet", xstatic_leaflet.BASE_DIR)]
 STATIC_ROOT = Path(env_str("ALZETTE_STATIC_ROOT", str(DATA_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": str(DATA_DIR / "media")}},
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "media")},
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION  # demo/dev serve without collectstatic
@@ -217,9 +221,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ALZETTE_MAX_BODY_BYTES", 1_048_576)
 ALZETTE_MAP_TILE_URL = env_str(
     "ALZETTE_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 )
-ALZETTE_MAP_ATTRIBUTION = env_str(
-    "ALZETTE_MAP_ATTRIBUTION", "&copy; OpenStreetMap contributors"
-)
+ALZETTE_MAP_ATTRIBUTION = env_str("ALZETTE_MAP_ATTRIBUTION", "&copy; OpenStreetMap contributors")
 
 # --- Server (alzette serve) -----------------------------------------------
 ALZETTE_HOST = env_str("ALZETTE_HOST", "127.0.0.1")
@@ -229,7 +231,8 @@ ALZETTE_FORWARDED_ALLOW_IPS = env_str("ALZETTE_FORWARDED_ALLOW_IPS", "127.0.0.1"
 
 # --- Observability ---------------------------------------------------------
 LOGGING = logging_config(
-    env_str("ALZETTE_LOG_LEVEL", "INFO"), env_bool("ALZETTE_JSON_LOGS", ALZETTE_MODE != "development")
+    env_str("ALZETTE_LOG_LEVEL", "INFO"),
+    env_bool("ALZETTE_JSON_LOGS", ALZETTE_MODE != "development"),
 )
 PROMETHEUS_EXPORT_MIGRATIONS = False
 ALZETTE_METRICS_TOKEN = env_str("ALZETTE_METRICS_TOKEN")
@@ -260,7 +263,7 @@ def _production_problems() -> list[str]:
     if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
         problems.append(
             "ALZETTE_SECRET_KEY must be set to a random value of at least 50 characters "
-            "(python -c \"import secrets; print(secrets.token_urlsafe(64))\")."
+            '(python -c "import secrets; print(secrets.token_urlsafe(64))").'
         )
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
         problems.append("ALZETTE_ALLOWED_HOSTS must list the platform's host names (not '*').")

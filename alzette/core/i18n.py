@@ -10,7 +10,9 @@ import polib
 
 def catalogues(locale_dirs: Iterable[Path]) -> list[Path]:
     """Every .po file under the given locale directories."""
-    return sorted(po for directory in locale_dirs for po in Path(directory).glob("*/LC_MESSAGES/*.po"))
+    return sorted(
+        po for directory in locale_dirs for po in Path(directory).glob("*/LC_MESSAGES/*.po")
+    )
 
 
 def compile_catalogue(po_path: Path, force: bool = False) -> bool:

@@ -90,7 +90,9 @@ class ApiProblemMiddleware:
             return problem_response(request, 400, "The request was refused as malformed.")
         error_log.exception("Unhandled error on %s %s", request.method, request.path)
         return problem_response(
-            request, 500, "An unexpected error occurred; it has been logged with this request id.",
+            request,
+            500,
+            "An unexpected error occurred; it has been logged with this request id.",
             request_id=getattr(request, "request_id", None),
         )
 
@@ -100,10 +102,10 @@ class ApiProblemMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return problem_response(request, 400, "Content-Length is not a number.")
-        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length > limit:
             return problem_response(
-                request, 413,
-                f"The request body is too large (limit {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes).",
+                request, 413, f"The request body is too large (limit {limit} bytes)."
             )
         return None
 

@@ -17,8 +17,8 @@ from typing import Any
 import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
-from shapely.geometry import mapping, shape
 from shapely.errors import ShapelyError
+from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 #: The CRS every stored geometry is in (longitude first).
@@ -68,9 +68,7 @@ def normalise_crs(name: str) -> str:
     for short, uri in SUPPORTED_CRS.items():
         if wanted.upper() == short.upper() or wanted == uri:
             return short
-    raise SpatialError(
-        f"Unsupported CRS {name!r}; use one of {', '.join(SUPPORTED_CRS)}."
-    )
+    raise SpatialError(f"Unsupported CRS {name!r}; use one of {', '.join(SUPPORTED_CRS)}.")
 
 
 @lru_cache(maxsize=16)
@@ -78,8 +76,9 @@ def _transformer(source: str, target: str) -> Transformer:
     try:
         # always_xy: GeoJSON and our storage are longitude/easting first, whatever
         # axis order the EPSG definition declares.
-        return Transformer.from_crs(CRS.from_user_input(source), CRS.from_user_input(target),
-                                    always_xy=True)
+        return Transformer.from_crs(
+            CRS.from_user_input(source), CRS.from_user_input(target), always_xy=True
+        )
     except CRSError as exc:  # pragma: no cover - SUPPORTED_CRS are all known to PROJ
         raise SpatialError(str(exc)) from exc
 

@@ -65,13 +65,18 @@ class FrameworkFreeContract(Contract):
             for module in sorted(reachable):
                 for imported, line in _imports_of(module):
                     if _is_forbidden(imported, forbidden):
-                        violations.append({"source": source, "module": module,
-                                           "imported": imported, "line": line})
+                        violations.append(
+                            {"source": source, "module": module, "imported": imported, "line": line}
+                        )
         return ContractCheck(kept=not violations, metadata={"violations": violations})
 
     def render_broken_contract(self, check: ContractCheck) -> None:
         for violation in check.metadata["violations"]:
-            via = "" if violation["module"] == violation["source"] else f" (via {violation['module']})"
+            via = (
+                ""
+                if violation["module"] == violation["source"]
+                else f" (via {violation['module']})"
+            )
             output.print_error(
                 f"{violation['source']}{via} imports {violation['imported']} "
                 f"(l.{violation['line']})",

@@ -18,10 +18,15 @@ def home(request: HttpRequest) -> HttpResponse:
     features = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "id": unit.code, "geometry": unit.geometry,
-             "properties": {"code": unit.code, "name": unit.name}}
+            {
+                "type": "Feature",
+                "id": unit.code,
+                "geometry": unit.geometry,
+                "properties": {"code": unit.code, "name": unit.name},
+            }
             for unit in communes
         ],
     }
-    return render(request, "web/home.html",
-                  {"communes": communes, "epci": epci, "features": features})
+    return render(
+        request, "web/home.html", {"communes": communes, "epci": epci, "features": features}
+    )

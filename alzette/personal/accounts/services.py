@@ -22,16 +22,39 @@ class DemoAccount:
 
 #: One account per role and persona, as the tests and the guides name them.
 DEMO_ACCOUNTS = (
-    DemoAccount(Role.CITIZEN, "citoyen@demo.alzette.eu", "demo-citoyen-2026",
-                description="Citizen living in Villerupt"),
-    DemoAccount(Role.AGENT, "agent.audun@demo.alzette.eu", "demo-agent-2026", "57038",
-                "Agent of Audun-le-Tiche"),
-    DemoAccount(Role.AGENT, "agent.villerupt@demo.alzette.eu", "demo-agent-2026", "54580",
-                "Agent of Villerupt"),
-    DemoAccount(Role.PARTNER, "partenaire@demo.alzette.eu", "demo-partenaire-2026",
-                description="Partner developer"),
-    DemoAccount(Role.ADMINISTRATOR, "admin@demo.alzette.eu", "demo-admin-2026", "CCPHVA",
-                "Platform administrator"),
+    DemoAccount(
+        Role.CITIZEN,
+        "citoyen@demo.alzette.eu",
+        "demo-citoyen-2026",
+        description="Citizen living in Villerupt",
+    ),
+    DemoAccount(
+        Role.AGENT,
+        "agent.audun@demo.alzette.eu",
+        "demo-agent-2026",
+        "57038",
+        "Agent of Audun-le-Tiche",
+    ),
+    DemoAccount(
+        Role.AGENT,
+        "agent.villerupt@demo.alzette.eu",
+        "demo-agent-2026",
+        "54580",
+        "Agent of Villerupt",
+    ),
+    DemoAccount(
+        Role.PARTNER,
+        "partenaire@demo.alzette.eu",
+        "demo-partenaire-2026",
+        description="Partner developer",
+    ),
+    DemoAccount(
+        Role.ADMINISTRATOR,
+        "admin@demo.alzette.eu",
+        "demo-admin-2026",
+        "CCPHVA",
+        "Platform administrator",
+    ),
 )
 
 

@@ -56,15 +56,21 @@ class TerritorialUnit(GeoFeature):
     """An administrative unit of the territory: the EPCI, or one of its communes."""
 
     code = models.CharField(
-        _("code"), max_length=16, unique=True,
+        _("code"),
+        max_length=16,
+        unique=True,
         help_text=_("INSEE code for a commune; the EPCI's short code for the EPCI."),
     )
     kind = models.CharField(_("kind"), max_length=16, choices=UnitKind.choices)
     name = models.CharField(_("name"), max_length=200)
     department = models.CharField(_("department"), max_length=3, blank=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent unit"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="children",
+        "self",
+        verbose_name=_("parent unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
 
     class Meta:

@@ -26,9 +26,7 @@ def _no_progress(done: int, total: int, label: str) -> None:
     return None
 
 
-def load_reference_units(
-    path: Path = REFERENCE_COMMUNES, progress: Progress = _no_progress
-) -> int:
+def load_reference_units(path: Path = REFERENCE_COMMUNES, progress: Progress = _no_progress) -> int:
     """Load the communes of ``path`` and the EPCI that groups them; idempotent.
 
     Returns the number of units written. Everything is written in one
@@ -43,8 +41,14 @@ def load_reference_units(
         progress(1, total, EPCI_NAME)
         for index, (feature, shape) in enumerate(zip(features, shapes, strict=True), start=2):
             props = feature["properties"]
-            _upsert(props["insee"], UnitKind.COMMUNE, props["name"], spatial.to_geojson(shape),
-                    department=props.get("department", ""), parent=epci)
+            _upsert(
+                props["insee"],
+                UnitKind.COMMUNE,
+                props["name"],
+                spatial.to_geojson(shape),
+                department=props.get("department", ""),
+                parent=epci,
+            )
             progress(index, total, props["name"])
     return total
 
@@ -68,17 +72,17 @@ def units_in_bbox(box: spatial.BBox) -> QuerySet[TerritorialUnit]:
     )
 
 
-def locate(geojson: dict, crs: str = "OGC:CRS84", predicate: str = "intersects",
-           kind: str | None = None) -> list[TerritorialUnit]:
+def locate(
+    geojson: dict, crs: str = "OGC:CRS84", predicate: str = "intersects", kind: str | None = None
+) -> list[TerritorialUnit]:
     """Units that satisfy ``unit <predicate> geometry``, the geometry given in ``crs``."""
     query = spatial.reproject(spatial.parse_geometry(geojson), crs, spatial.STORAGE_CRS)
     everything = TerritorialUnit.objects.select_related("parent")
-    candidates = everything if predicate == "disjoint" else units_in_bbox(
-        spatial.bbox_of(query)
-    )
+    candidates = everything if predicate == "disjoint" else units_in_bbox(spatial.bbox_of(query))
     if kind:
         candidates = candidates.filter(kind=kind)
     return [
-        unit for unit in candidates.order_by("kind", "name")
+        unit
+        for unit in candidates.order_by("kind", "name")
         if spatial.evaluate(predicate, spatial.parse_geometry(unit.geometry), query)
     ]

@@ -17,7 +17,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         written = [
-            po for po in catalogues(Path(d) for d in settings.LOCALE_PATHS)
+            po
+            for po in catalogues(Path(d) for d in settings.LOCALE_PATHS)
             if compile_catalogue(po, force=options["force"])
         ]
         for po in written:

@@ -24,9 +24,14 @@ class Command(BaseCommand):
             raise CommandError("alzette demo creates demo accounts: refused in production mode.")
         steps = [
             ("Compiling translations", lambda: call_command("compiletranslations", verbosity=0)),
-            *[(f"Migrating the {alias} repository", self._migrate(alias)) for alias in REPOSITORIES],
-            ("Creating the shared cache table", lambda: call_command("createcachetable",
-                                                                     database="personal")),
+            *[
+                (f"Migrating the {alias} repository", self._migrate(alias))
+                for alias in REPOSITORIES
+            ],
+            (
+                "Creating the shared cache table",
+                lambda: call_command("createcachetable", database="personal"),
+            ),
             ("Loading the territory's communes", lambda: call_command("loadterritory")),
             ("Creating demo accounts", self._accounts),
         ]
@@ -34,9 +39,12 @@ class Command(BaseCommand):
             self.stdout.write(self.style.MIGRATE_HEADING(f"[{number}/{len(steps)}] {label}…"))
             step()
         if not options["no_serve"]:
-            self.stdout.write(self.style.SUCCESS(
-                f"Alzette is ready: http://{options['host']}:{options['port']}/  (Ctrl+C to stop)"
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Alzette is ready: http://{options['host']}:{options['port']}/"
+                    "  (Ctrl+C to stop)"
+                )
+            )
             run_server(options["host"], options["port"], workers=1)
 
     def _migrate(self, alias: str) -> Any:

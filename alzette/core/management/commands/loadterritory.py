@@ -12,8 +12,12 @@ class Command(BaseCommand):
     help = "Load (or refresh) the EPCI and its communes into the territory repository."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--file", type=Path, default=REFERENCE_COMMUNES,
-                            help="GeoJSON FeatureCollection with insee, name, department.")
+        parser.add_argument(
+            "--file",
+            type=Path,
+            default=REFERENCE_COMMUNES,
+            help="GeoJSON FeatureCollection with insee, name, department.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         def progress(done: int, total: int, label: str) -> None:

@@ -17,8 +17,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         production = settings.ALZETTE_MODE == "production"
-        call_command("check", deploy=production, fail_level="WARNING" if production else "ERROR",
-                     databases=list(REPOSITORIES))
+        call_command(
+            "check",
+            deploy=production,
+            fail_level="WARNING" if production else "ERROR",
+            databases=list(REPOSITORIES),
+        )
         problems = []
         for alias in REPOSITORIES:
             if repository_status(alias) != "ok":

@@ -29,8 +29,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.ALZETTE_HOST)
         parser.add_argument("--port", type=int, default=settings.ALZETTE_PORT)
-        parser.add_argument("--workers", type=int, default=settings.ALZETTE_WORKERS,
-                            help="Worker processes (ALZETTE_WORKERS; default: CPU count).")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=settings.ALZETTE_WORKERS,
+            help="Worker processes (ALZETTE_WORKERS; default: CPU count).",
+        )
         parser.add_argument("--skip-collectstatic", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
