@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -27,13 +29,25 @@ def _load_schema():
 schema = _load_schema()
 
 
+@pytest.fixture
+def keep_test_connections():
+    """Calls go through the real WSGI handler, which closes database connections at the
+    end of each request; that would end the test's transaction (as Django's test client
+    also prevents)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @schema.parametrize()
 @settings(
     max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_api_conforms_to_its_description(case, territory):
+def test_api_conforms_to_its_description(case, territory, keep_test_connections):
     # A schema-valid geometry may still be geometrically invalid (a self-crossing
     # ring), which JSON Schema cannot express: such input is rightly answered 422.
     case.call_and_validate(excluded_checks=[positive_data_acceptance])
