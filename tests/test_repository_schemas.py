@@ -67,3 +67,13 @@ def test_territory_models_refer_to_persons_only_by_pseudonym():
             if related is not None:
                 assert repository_of(related._meta.app_label) == TERRITORY, (model, field.name)
             assert field.name not in forbidden_names, (model, field.name)
+
+
+def test_the_configured_backend_is_the_one_in_use():
+    """`make test` runs twice; make sure the PostgreSQL half really is on PostgreSQL."""
+    import os
+
+    for alias in (PERSONAL, TERRITORY):
+        url = os.environ.get(f"ALZETTE_{alias.upper()}_DATABASE_URL", "")
+        expected = "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+        assert connections[alias].vendor == expected
