@@ -70,3 +70,51 @@ def test_check_reports_missing_migrations(tmp_path):
 
 def test_unknown_command_fails(tmp_path):
     assert _alzette(tmp_path, "frobnicate").returncode != 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_demo_serves_the_platform_over_http(tmp_path):
+    """What a newcomer does: `alzette demo`, then the pages and probes answer over HTTP."""
+    import time
+    import urllib.request
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALZETTE_")}
+    env["ALZETTE_DATA_DIR"] = str(tmp_path)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "alzette.cli", "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, "alzette demo exited early"
+                assert time.monotonic() < deadline, "alzette demo did not serve within 120 s"
+                time.sleep(0.5)
+        for path, marker in [
+            ("/", b"Audun-le-Tiche"),
+            ("/healthz", b'"ok"'),
+            ("/api/v1/openapi.json", b'"openapi": "3.1'),
+            ("/static/leaflet/leaflet.js", b"Leaflet"),
+        ]:
+            with urllib.request.urlopen(base + path, timeout=5) as response:
+                assert response.status == 200, path
+                assert marker in response.read(), path
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
