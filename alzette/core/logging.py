@@ -21,8 +21,10 @@ def logging_config(level: str, json_logs: bool) -> dict:
     formatter = (
         {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            # ISO 8601 in UTC: log stores compare lines from servers in any time zone.
+            "timestamp": "time",
         }
         if json_logs
         else {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}
