@@ -31,8 +31,8 @@ def test_demo_prepares_both_repositories_and_prints_accounts(prepared):
     data_dir, result = prepared
     assert result.returncode == 0, result.stderr
     for step in (
-        "[1/6]",
-        "[6/6]",
+        "[1/5]",
+        "[5/5]",
         "Migrating the personal repository",
         "Migrating the territory repository",
         "[9/9] ",

@@ -77,3 +77,24 @@ def test_the_configured_backend_is_the_one_in_use():
         url = os.environ.get(f"ALZETTE_{alias.upper()}_DATABASE_URL", "")
         expected = "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
         assert connections[alias].vendor == expected
+
+
+def test_migrating_the_personal_repository_creates_the_cache_table(tmp_path):
+    """Deployments only run `migrate`: the shared cache table must come with it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALZETTE_")}
+    env["ALZETTE_DATA_DIR"] = str(tmp_path)
+    subprocess.run(
+        [sys.executable, "-m", "alzette.cli", "migrate", "--database", "personal", "-v", "0"],
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "personal.sqlite3") as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert CACHE_TABLE in tables

@@ -21,6 +21,8 @@ class Command(BaseCommand):
             for po in catalogues(Path(d) for d in settings.LOCALE_PATHS)
             if compile_catalogue(po, force=options["force"])
         ]
-        for po in written:
-            self.stdout.write(f"compiled {po}")
-        self.stdout.write(self.style.SUCCESS(f"{len(written)} catalogue(s) compiled."))
+        if options["verbosity"] >= 2:
+            for po in written:
+                self.stdout.write(f"compiled {po}")
+        if options["verbosity"] >= 1:
+            self.stdout.write(self.style.SUCCESS(f"{len(written)} catalogue(s) compiled."))

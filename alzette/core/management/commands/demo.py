@@ -28,10 +28,6 @@ class Command(BaseCommand):
                 (f"Migrating the {alias} repository", self._migrate(alias))
                 for alias in REPOSITORIES
             ],
-            (
-                "Creating the shared cache table",
-                lambda: call_command("createcachetable", database="personal"),
-            ),
             ("Loading the territory's communes", lambda: call_command("loadterritory")),
             ("Creating demo accounts", self._accounts),
         ]
@@ -52,10 +48,11 @@ class Command(BaseCommand):
 
     def _accounts(self) -> None:
         accounts = ensure_demo_accounts()
-        width = max(len(account.email) for account in accounts)
-        self.stdout.write("  Demo accounts (e-mail / password):")
+        email_width = max(len(account.email) for account in accounts)
+        password_width = max(len(account.password) for account in accounts)
+        self.stdout.write("  Demo accounts (role, e-mail, password, persona):")
         for account in accounts:
             self.stdout.write(
-                f"    {account.role:<14} {account.email:<{width}}  {account.password}"
-                f"   {account.description}"
+                f"    {account.role:<14} {account.email:<{email_width}}  "
+                f"{account.password:<{password_width}}  {account.description}"
             )
