@@ -105,3 +105,19 @@ def test_errors_outside_the_api_stay_html(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "problem+json" not in response["Content-Type"]
+
+
+def test_body_too_big_discovered_while_reading_is_413(api_client, monkeypatch):
+    """A body whose size is only known once read (chunked) is refused, not a 500."""
+    from django.core.exceptions import RequestDataTooBig
+
+    def too_big(*args, **kwargs):
+        raise RequestDataTooBig("too big")
+
+    monkeypatch.setattr(services, "locate", too_big)
+    response = api_client.post(
+        LOCATE,
+        {"geometry": {"type": "Point", "coordinates": [6, 49.4]}},
+        content_type="application/json",
+    )
+    _assert_problem(response, 413)

@@ -89,3 +89,13 @@ def test_metrics_token(client, settings):
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token").status_code == 200
+
+
+@pytest.mark.parametrize("header", ["s3cret-token", "Basic s3cret-token", "Bearer  wrong"])
+def test_metrics_token_needs_the_bearer_scheme(client, settings, header):
+    settings.ALZETTE_METRICS_TOKEN = "s3cret-token"
+    assert client.get("/metrics", HTTP_AUTHORIZATION=header).status_code == 401
+
+
+def test_request_id_with_a_trailing_newline_is_replaced(client):
+    assert client.get("/healthz", HTTP_X_REQUEST_ID="abc\n")["X-Request-ID"] != "abc\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
@@ -63,6 +63,10 @@ def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
     return response
 
 
+def on_too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return problem_response(request, 413, "The request body is too large.")
+
+
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     log.exception("Unhandled API error on %s %s", request.method, request.path)
     return problem_response(
@@ -81,4 +85,5 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(PermissionDenied, on_permission_denied)
     api.add_exception_handler(AuthenticationError, on_authentication_error)
     api.add_exception_handler(Throttled, on_throttled)
+    api.add_exception_handler(RequestDataTooBig, on_too_big)
     api.add_exception_handler(Exception, on_unexpected)

@@ -100,7 +100,8 @@ TEMPLATES = [
 ]
 
 # --- The two repositories -------------------------------------------------
-_CONN_MAX_AGE = env_int("ALZETTE_DB_CONN_MAX_AGE", 60)
+# Persistent connections are off by default: Django advises against them under ASGI.
+_CONN_MAX_AGE = env_int("ALZETTE_DB_CONN_MAX_AGE", 0)
 DATABASES = {
     "personal": database_config(
         "ALZETTE_PERSONAL_DATABASE_URL",

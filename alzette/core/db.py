@@ -37,7 +37,7 @@ SQLITE_OPTIONS = {
 
 
 def database_config(
-    variable: str, url: str, sqlite_file: Path, conn_max_age: int = 60
+    variable: str, url: str, sqlite_file: Path, conn_max_age: int = 0
 ) -> dict[str, Any]:
     """Build one DATABASES entry from a URL, or an embedded SQLite file without one."""
     if not url:

@@ -15,8 +15,10 @@ def metrics(request: HttpRequest) -> HttpResponse:
     """Serve the Prometheus exposition; when ALZETTE_METRICS_TOKEN is set, require it."""
     token = settings.ALZETTE_METRICS_TOKEN
     if token:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
             response = HttpResponse("Unauthorized\n", status=401, content_type="text/plain")
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response

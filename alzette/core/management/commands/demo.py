@@ -15,8 +15,8 @@ class Command(BaseCommand):
     help = "Prepare both repositories with demo data and serve on http://127.0.0.1:8000."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--host", default=settings.ALZETTE_HOST)
+        parser.add_argument("--port", type=int, default=settings.ALZETTE_PORT)
         parser.add_argument("--no-serve", action="store_true", help="Prepare only; do not serve.")
 
     def handle(self, *args: Any, **options: Any) -> None:

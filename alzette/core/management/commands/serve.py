@@ -38,6 +38,9 @@ class Command(BaseCommand):
         parser.add_argument("--skip-collectstatic", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Catalogues are compiled from the shipped .po files (a no-op when up to date),
+        # so an installed package never serves untranslated pages.
+        call_command("compiletranslations", verbosity=0)
         if not options["skip_collectstatic"]:
             call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write(
