@@ -43,12 +43,14 @@ test: $(STAMP)
 # The whole suite on the embedded default, browser tests included.
 test-sqlite: $(STAMP)
 	env -u ALZETTE_PERSONAL_DATABASE_URL -u ALZETTE_TERRITORY_DATABASE_URL \
+		-u ALZETTE_LEDGER_DATABASE_URL \
 		$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_FLAGS)
 
 # The same suite on PostgreSQL (throwaway test_* databases), browsers excepted.
 test-postgres: $(STAMP)
 	ALZETTE_PERSONAL_DATABASE_URL=$(PG_URL)/alzette_personal \
 	ALZETTE_TERRITORY_DATABASE_URL=$(PG_URL)/alzette_territory \
+	ALZETTE_LEDGER_DATABASE_URL=$(PG_URL)/alzette_ledger \
 		$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser" $(PYTEST_FLAGS)
 
 lint: $(STAMP)
@@ -70,6 +72,7 @@ licences: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/spatial_locate.py
+	$(BIN)/python bench/ledger.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.test import Client
 
@@ -11,9 +13,44 @@ from tests.factories import UserFactory
 
 pytest_plugins = ["tests.browser"]
 
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for an `alzette` subprocess: none of this session's settings
+    (ALZETTE_*, and the browser fixture's async override)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("ALZETTE_") and key != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
+    env.update(extra)
+    return env
+
+
 # Tests touch both repositories; "default" is the personal connection itself,
 # so it must always be listed with it (see alzette/core/db.py).
 ALL_DATABASES = "__all__"
+
+
+@pytest.fixture(scope="session")
+def ledger_key_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+@pytest.fixture(autouse=True)
+def _ledger_key(settings, ledger_key_pem):
+    # A key of the test session's own, never one left in a data directory.
+    settings.ALZETTE_LEDGER_SIGNING_KEY = ledger_key_pem
 
 
 @pytest.fixture(autouse=True)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
+from tests.conftest import clean_env
+
 
 def _alzette(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALZETTE_")}
+    env = clean_env()
     env["ALZETTE_DATA_DIR"] = str(tmp_path)
     return subprocess.run(
         [sys.executable, "-m", "alzette.cli", *args],
@@ -31,10 +32,10 @@ def test_demo_prepares_both_repositories_and_prints_accounts(prepared):
     data_dir, result = prepared
     assert result.returncode == 0, result.stderr
     for step in (
-        "[1/5]",
-        "[5/5]",
-        "Migrating the personal repository",
-        "Migrating the territory repository",
+        "[1/6]",
+        "[6/6]",
+        "Migrating the personal database",
+        "Migrating the territory database",
         "[9/9] ",
     ):
         assert step in result.stdout
@@ -86,7 +87,7 @@ def test_demo_serves_the_platform_over_http(tmp_path):
     import urllib.request
 
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALZETTE_")}
+    env = clean_env()
     env["ALZETTE_DATA_DIR"] = str(tmp_path)
     server = subprocess.Popen(
         [sys.executable, "-m", "alzette.cli", "demo", "--port", str(port)],

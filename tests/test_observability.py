@@ -22,7 +22,7 @@ def test_healthz(client):
 def test_readyz_checks_both_repositories(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"personal": "ok", "territory": "ok"}
+    assert response.json()["checks"] == {"personal": "ok", "territory": "ok", "ledger": "ok"}
 
 
 def test_readyz_reports_an_unavailable_repository(client, monkeypatch):
@@ -34,7 +34,11 @@ def test_readyz_reports_an_unavailable_repository(client, monkeypatch):
     )
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"personal": "ok", "territory": "unavailable"}
+    assert response.json()["checks"] == {
+        "personal": "ok",
+        "territory": "unavailable",
+        "ledger": "ok",
+    }
 
 
 def test_probes_refuse_writes(client):

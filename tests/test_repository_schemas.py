@@ -7,7 +7,7 @@ from django.apps import apps
 from django.db import connections
 
 from alzette.core.repositories import PERSONAL, TERRITORY, repository_of
-from tests.conftest import ALL_DATABASES
+from tests.conftest import ALL_DATABASES, clean_env
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -73,7 +73,7 @@ def test_the_configured_backend_is_the_one_in_use():
     """`make test` runs twice; make sure the PostgreSQL half really is on PostgreSQL."""
     import os
 
-    for alias in (PERSONAL, TERRITORY):
+    for alias in (PERSONAL, TERRITORY, "ledger"):
         url = os.environ.get(f"ALZETTE_{alias.upper()}_DATABASE_URL", "")
         expected = "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
         assert connections[alias].vendor == expected
@@ -81,11 +81,10 @@ def test_the_configured_backend_is_the_one_in_use():
 
 def test_migrating_the_personal_repository_creates_the_cache_table(tmp_path):
     """Deployments only run `migrate`: the shared cache table must come with it."""
-    import os
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALZETTE_")}
+    env = clean_env()
     env["ALZETTE_DATA_DIR"] = str(tmp_path)
     subprocess.run(
         [sys.executable, "-m", "alzette.cli", "migrate", "--database", "personal", "-v", "0"],
@@ -98,3 +97,12 @@ def test_migrating_the_personal_repository_creates_the_cache_table(tmp_path):
     with sqlite3.connect(tmp_path / "personal.sqlite3") as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     assert CACHE_TABLE in tables
+
+
+def test_the_ledger_database_holds_only_the_ledger():
+    from alzette.core.repositories import LEDGER
+
+    ledger_tables = _tables_of(LEDGER)
+    assert ledger_tables and ledger_tables <= _existing(LEDGER)
+    assert not (_existing(LEDGER) - ledger_tables), "unexpected tables in the ledger database"
+    assert not (ledger_tables & (_existing(PERSONAL) | _existing(TERRITORY)))

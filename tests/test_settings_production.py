@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
+
+from tests.conftest import clean_env
 
 GOOD_KEY = "k" * 20 + "Qx7!vZ2#pL9$mN4&rT8*wY1@bC5^dF3%"
 PRODUCTION = {
@@ -16,11 +17,17 @@ PRODUCTION = {
     "ALZETTE_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "ALZETTE_PERSONAL_DATABASE_URL": "postgres://alzette@db.invalid:5432/personal",
     "ALZETTE_TERRITORY_DATABASE_URL": "postgres://alzette@db.invalid:5432/territory",
+    "ALZETTE_LEDGER_DATABASE_URL": "postgres://alzette@db.invalid:5432/ledger",
+    "ALZETTE_LEDGER_SIGNING_KEY": (
+        "-----BEGIN PRIVATE KEY-----\n"
+        "MC4CAQAwBQYDK2VwBCIEIE3sVfkU0xUzRdUVEsJSGx5+yLjjYd+OOkHh2J1D9xV1\n"
+        "-----END PRIVATE KEY-----\n"
+    ),
 }
 
 
 def _alzette(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ALZETTE_")}
+    clean = clean_env()
     clean.update({"ALZETTE_DATA_DIR": str(tmp_path), **env})
     return subprocess.run(
         [sys.executable, "-m", "alzette.cli", *args],
@@ -45,6 +52,7 @@ def test_deploy_checks_pass_in_production(tmp_path):
         ({"ALZETTE_DEBUG": "1"}, "ALZETTE_DEBUG must be off"),
         ({"ALZETTE_ALLOWED_HOSTS": ""}, "ALZETTE_ALLOWED_HOSTS must list"),
         ({"ALZETTE_ALLOWED_HOSTS": "*"}, "ALZETTE_ALLOWED_HOSTS must list"),
+        ({"ALZETTE_LEDGER_SIGNING_KEY": ""}, "ALZETTE_LEDGER_SIGNING_KEY or"),
         (
             {"ALZETTE_EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"},
             "must send real e-mail",

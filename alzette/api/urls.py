@@ -6,6 +6,7 @@ from alzette import __version__
 from alzette.api.errors import install_error_handlers
 from alzette.api.openapi import AlzetteAPI
 from alzette.api.parser import StrictJsonParser
+from alzette.ledger.api import router as ledger_router
 from alzette.territory.geo.api import router as geo_router
 
 api = AlzetteAPI(
@@ -23,3 +24,4 @@ api = AlzetteAPI(
 )
 install_error_handlers(api)
 api.add_router("/territory", geo_router)
+api.add_router("/ledger", ledger_router)

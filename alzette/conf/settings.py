@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "alzette.personal.accounts",
     # Territory repository.
     "alzette.territory.geo",
+    # The ledger, in its own database.
+    "alzette.ledger",
     # The API assembly (no models).
     "alzette.api",
 ]
@@ -113,6 +115,12 @@ DATABASES = {
         "ALZETTE_TERRITORY_DATABASE_URL",
         env_str("ALZETTE_TERRITORY_DATABASE_URL"),
         DATA_DIR / "territory.sqlite3",
+        _CONN_MAX_AGE,
+    ),
+    "ledger": database_config(
+        "ALZETTE_LEDGER_DATABASE_URL",
+        env_str("ALZETTE_LEDGER_DATABASE_URL"),
+        DATA_DIR / "ledger.sqlite3",
         _CONN_MAX_AGE,
     ),
 }
@@ -230,6 +238,12 @@ ALZETTE_PORT = env_int("ALZETTE_PORT", 8000)
 ALZETTE_WORKERS = env_int("ALZETTE_WORKERS", os.cpu_count() or 1)
 ALZETTE_FORWARDED_ALLOW_IPS = env_str("ALZETTE_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
+# --- Ledger -----------------------------------------------------------------
+# Ed25519 key signing tree heads: PEM text, or a file holding it. Outside
+# production a key is generated into the data directory on first use.
+ALZETTE_LEDGER_SIGNING_KEY = env_str("ALZETTE_LEDGER_SIGNING_KEY")
+ALZETTE_LEDGER_SIGNING_KEY_FILE = env_str("ALZETTE_LEDGER_SIGNING_KEY_FILE")
+
 # --- Observability ---------------------------------------------------------
 LOGGING = logging_config(
     env_str("ALZETTE_LOG_LEVEL", "INFO"),
@@ -268,6 +282,11 @@ def _production_problems() -> list[str]:
         )
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
         problems.append("ALZETTE_ALLOWED_HOSTS must list the platform's host names (not '*').")
+    if not (ALZETTE_LEDGER_SIGNING_KEY or ALZETTE_LEDGER_SIGNING_KEY_FILE):
+        problems.append(
+            "ALZETTE_LEDGER_SIGNING_KEY or ALZETTE_LEDGER_SIGNING_KEY_FILE must hold the "
+            "ledger's Ed25519 key (alzette ledger keygen prints one)."
+        )
     if EMAIL_BACKEND.endswith("console.EmailBackend"):
         problems.append("ALZETTE_EMAIL_BACKEND must send real e-mail, not print it.")
     return problems

@@ -8,7 +8,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core import checks
 
-from alzette.core.repositories import APP_REPOSITORY, REPOSITORIES
+from alzette.core.repositories import APP_REPOSITORY, DATABASE_ALIASES
 
 
 @checks.register(checks.Tags.database)
@@ -30,8 +30,8 @@ def check_every_app_has_a_repository(app_configs: Any = None, **kwargs: Any) -> 
 
 @checks.register(checks.Tags.database)
 def check_repository_aliases(app_configs: Any = None, **kwargs: Any) -> list:
-    """Both repository aliases are configured."""
-    missing = [alias for alias in REPOSITORIES if alias not in settings.DATABASES]
+    """Every database alias (both repositories and the ledger) is configured."""
+    missing = [alias for alias in DATABASE_ALIASES if alias not in settings.DATABASES]
     return [
         checks.Error(f"DATABASES has no '{alias}' alias.", id="alzette.E002") for alias in missing
     ]
@@ -48,6 +48,6 @@ def check_production_database(app_configs: Any = None, **kwargs: Any) -> list:
             hint=f"Set ALZETTE_{alias.upper()}_DATABASE_URL to a PostgreSQL URL.",
             id="alzette.W001",
         )
-        for alias in REPOSITORIES
+        for alias in DATABASE_ALIASES
         if settings.DATABASES[alias]["ENGINE"].endswith("sqlite3")
     ]

@@ -9,7 +9,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from alzette.core.repositories import REPOSITORIES
+from alzette.core.repositories import DATABASE_ALIASES
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def repository_status(alias: str) -> str:
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: both repositories answer; 503 otherwise, so traffic goes elsewhere."""
-    checks = {alias: repository_status(alias) for alias in REPOSITORIES}
+    checks = {alias: repository_status(alias) for alias in DATABASE_ALIASES}
     ready = all(state == "ok" for state in checks.values())
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks},

@@ -11,6 +11,10 @@ from __future__ import annotations
 PERSONAL = "personal"
 TERRITORY = "territory"
 REPOSITORIES = (PERSONAL, TERRITORY)
+#: The tamper-evident ledger has a database of its own: it is neither personal nor
+#: territory data, it is public, append-only and backed up on its own terms.
+LEDGER = "ledger"
+DATABASE_ALIASES = (PERSONAL, TERRITORY, LEDGER)
 
 #: app label -> repository (database alias). Every installed app that has
 #: models must appear here exactly once; a system check enforces it.
@@ -26,6 +30,8 @@ APP_REPOSITORY: dict[str, str] = {
     "accounts": PERSONAL,
     # Alzette apps, territory side.
     "geo": TERRITORY,
+    # The ledger (no personal data: pseudonyms and salted commitments only).
+    "ledger": LEDGER,
 }
 
 

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from alzette.core.management.commands.serve import run_server
-from alzette.core.repositories import REPOSITORIES
+from alzette.core.repositories import DATABASE_ALIASES
 from alzette.personal.accounts.services import ensure_demo_accounts
 
 
@@ -25,8 +25,8 @@ class Command(BaseCommand):
         steps = [
             ("Compiling translations", lambda: call_command("compiletranslations", verbosity=0)),
             *[
-                (f"Migrating the {alias} repository", self._migrate(alias))
-                for alias in REPOSITORIES
+                (f"Migrating the {alias} database", self._migrate(alias))
+                for alias in DATABASE_ALIASES
             ],
             ("Loading the territory's communes", lambda: call_command("loadterritory")),
             ("Creating demo accounts", self._accounts),

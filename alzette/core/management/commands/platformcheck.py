@@ -9,7 +9,7 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
 from alzette.core.health import repository_status
-from alzette.core.repositories import REPOSITORIES
+from alzette.core.repositories import DATABASE_ALIASES
 
 
 class Command(BaseCommand):
@@ -21,10 +21,10 @@ class Command(BaseCommand):
             "check",
             deploy=production,
             fail_level="WARNING" if production else "ERROR",
-            databases=list(REPOSITORIES),
+            databases=list(DATABASE_ALIASES),
         )
         problems = []
-        for alias in REPOSITORIES:
+        for alias in DATABASE_ALIASES:
             if repository_status(alias) != "ok":
                 problems.append(f"the {alias} repository does not answer")
                 continue
