@@ -32,8 +32,8 @@ def test_demo_prepares_both_repositories_and_prints_accounts(prepared):
     data_dir, result = prepared
     assert result.returncode == 0, result.stderr
     for step in (
-        "[1/6]",
-        "[6/6]",
+        "[1/7]",
+        "[7/7]",
         "Migrating the personal database",
         "Migrating the territory database",
         "[9/9] ",
@@ -112,6 +112,7 @@ def test_demo_serves_the_platform_over_http(tmp_path):
             ("/healthz", b'"ok"'),
             ("/api/v1/openapi.json", b'"openapi": "3.1'),
             ("/static/leaflet/leaflet.js", b"Leaflet"),
+            ("/api/v1/ledger/tree-head", b"\"tree_size\": 1"),
         ]:
             with urllib.request.urlopen(base + path, timeout=5) as response:
                 assert response.status == 200, path

@@ -7,7 +7,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from alzette.core.management.commands.serve import run_server
-from alzette.core.repositories import DATABASE_ALIASES
+from alzette.core.repositories import DATABASE_ALIASES, LEDGER
+from alzette.ledger import services as ledger
+from alzette.ledger.models import LedgerEntry
 from alzette.personal.accounts.services import ensure_demo_accounts
 
 
@@ -29,6 +31,7 @@ class Command(BaseCommand):
                 for alias in DATABASE_ALIASES
             ],
             ("Loading the territory's communes", lambda: call_command("loadterritory")),
+            ("Recording the publication in the ledger", self._ledger),
             ("Creating demo accounts", self._accounts),
         ]
         for number, (label, step) in enumerate(steps, start=1):
@@ -45,6 +48,22 @@ class Command(BaseCommand):
 
     def _migrate(self, alias: str) -> Any:
         return lambda: call_command("migrate", database=alias, interactive=False, verbosity=1)
+
+    def _ledger(self) -> None:
+        """Give the demo's public ledger a first entry: the published reference data."""
+        reference = "dataset:communes-ccphva"
+        if not LedgerEntry.objects.using(LEDGER).filter(object=reference).exists():
+            ledger.record(
+                "dataset.published",
+                "system:demo",
+                reference,
+                {"dataset": "communes-ccphva", "units": 9},
+            )
+        head = ledger.latest_tree_head()
+        self.stdout.write(
+            f"  Ledger size {head.tree_size if head else 0}, "
+            f"key {ledger.signing_key().key_id[:16]}…"
+        )
 
     def _accounts(self) -> None:
         accounts = ensure_demo_accounts()
