@@ -132,3 +132,21 @@ def test_verify_with_another_public_key_fails(log, tmp_path):
     )
     with pytest.raises(CommandError):
         call_command("ledger", "verify", "--public-key", str(other))
+
+
+def test_verify_receipt_command(tmp_path, capsys):
+    import json
+
+    receipt, _ = services.record("personal_data.exported", "12" * 16, "export:42", {"rows": 3})
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(receipt.as_dict()))
+    call_command("ledger", "verify-receipt", str(path))
+    assert "Receipt verified: entry 0" in capsys.readouterr().out
+    forged = receipt.as_dict()
+    forged["entry"]["object"] = "export:43"
+    path.write_text(json.dumps(forged))
+    with pytest.raises(CommandError, match="does not hash to the leaf"):
+        call_command("ledger", "verify-receipt", str(path))
+    path.write_text("{not json")
+    with pytest.raises(CommandError, match="Cannot read the receipt"):
+        call_command("ledger", "verify-receipt", str(path))

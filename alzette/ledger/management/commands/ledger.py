@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from alzette.ledger import services
+from alzette.ledger.receipts import verify_receipt
 from alzette.ledger.verify import verify
 
 
@@ -18,6 +20,13 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         check = sub.add_parser("verify", help="Recompute the whole log and check every tree head.")
         check.add_argument(
+            "--public-key",
+            type=Path,
+            help="PEM public key to trust (default: the configured key's).",
+        )
+        receipt = sub.add_parser("verify-receipt", help="Check a receipt (JSON file) offline.")
+        receipt.add_argument("receipt", type=Path)
+        receipt.add_argument(
             "--public-key",
             type=Path,
             help="PEM public key to trust (default: the configured key's).",
@@ -43,8 +52,26 @@ class Command(BaseCommand):
             head = services.latest_tree_head()
             self.stdout.write(f"size: {services.current_size()}")
             self.stdout.write(f"latest tree head: {head.__dict__ if head else 'none'}")
+        elif action == "verify-receipt":
+            self._verify_receipt(options["receipt"], options["public_key"])
         else:
             self._verify(options["public_key"])
+
+    def _verify_receipt(self, path: Path, key_file: Path | None) -> None:
+        public_key = _public_key(key_file) if key_file else services.signing_key().public_key
+        try:
+            receipt = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"Cannot read the receipt {path}: {exc}") from exc
+        problems = verify_receipt(receipt, public_key)
+        if problems:
+            raise CommandError("The receipt does not verify: " + "; ".join(problems))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Receipt verified: entry {receipt['leaf_index']} is in the log signed at size "
+                f"{receipt['tree_head']['tree_size']}."
+            )
+        )
 
     def _verify(self, key_file: Path | None) -> None:
         public_key = _public_key(key_file) if key_file else services.signing_key().public_key
