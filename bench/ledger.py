@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> None:
         count = min(args.batch, args.size - appended)
         services.append_many([entry(appended + k) for k in range(count)], receipts=False)
         appended += count
-        if appended % (args.batch * 20) == 0:
+        if (appended - single) % (args.batch * 20) == 0:
             print(f"  ... {appended:,} entries", flush=True)
     elapsed = time.perf_counter() - started
     print(
