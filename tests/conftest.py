@@ -26,6 +26,20 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_alzette(data_dir, *args: str, timeout: int = 300, **env: str):
+    """Run the `alzette` console script in a clean environment on ``data_dir``."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "alzette.cli", *args],
+        env=clean_env(ALZETTE_DATA_DIR=str(data_dir), **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 # Tests touch both repositories; "default" is the personal connection itself,
 # so it must always be listed with it (see alzette/core/db.py).
 ALL_DATABASES = "__all__"
@@ -90,6 +104,36 @@ def administrator():
 def territory():
     """The EPCI and its 8 communes, loaded from the reference GeoJSON."""
     load_reference_units()
+
+
+@pytest.fixture
+def ledger_log():
+    """Ten entries: three single appends, then a batch of seven (four signed heads)."""
+    from alzette.ledger import services
+    from alzette.ledger.entries import Entry, commit
+
+    for n in range(3):
+        services.append(
+            Entry(
+                1_790_000_000_000 + n,
+                "dataset.published",
+                "system:opendata",
+                f"dataset:{n}",
+                commit({"n": n}).digest,
+            )
+        )
+    services.append_many(
+        [
+            Entry(
+                1_790_000_001_000 + n,
+                "sharing.granted",
+                "ab" * 16,
+                f"grant:{n}",
+                commit({"n": n}).digest,
+            )
+            for n in range(7)
+        ]
+    )
 
 
 @pytest.fixture

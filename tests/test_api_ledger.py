@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from alzette.ledger import merkle, services
-from alzette.ledger.entries import Entry, commit
 from tests.conftest import ALL_DATABASES
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -14,39 +13,13 @@ PROBLEM = "application/problem+json"
 BASE = "/api/v1/ledger"
 
 
-@pytest.fixture
-def log():
-    for n in range(3):
-        services.append(
-            Entry(
-                1_790_000_000_000 + n,
-                "dataset.published",
-                "system:opendata",
-                f"dataset:{n}",
-                commit({"n": n}).digest,
-            )
-        )
-    services.append_many(
-        [
-            Entry(
-                1_790_000_001_000 + n,
-                "sharing.granted",
-                "ab" * 16,
-                f"grant:{n}",
-                commit({"n": n}).digest,
-            )
-            for n in range(7)
-        ]
-    )
-
-
 def _problem(response, status):
     assert response.status_code == status, response.content
     assert response["Content-Type"] == PROBLEM
     return response.json()
 
 
-def test_tree_head(api_client, log):
+def test_tree_head(api_client, ledger_log):
     head = api_client.get(f"{BASE}/tree-head").json()
     assert head["tree_size"] == 10 and len(head["root_hash"]) == 64
     assert api_client.get(f"{BASE}/tree-head", {"tree_size": 3}).json()["tree_size"] == 3
@@ -56,12 +29,12 @@ def test_tree_head_of_an_empty_log(api_client):
     assert "empty" in _problem(api_client.get(f"{BASE}/tree-head"), 404)["detail"]
 
 
-def test_tree_head_at_an_unsigned_size(api_client, log):
+def test_tree_head_at_an_unsigned_size(api_client, ledger_log):
     _problem(api_client.get(f"{BASE}/tree-head", {"tree_size": 5}), 404)
     _problem(api_client.get(f"{BASE}/tree-head", {"tree_size": 0}), 422)
 
 
-def test_entry(api_client, log):
+def test_entry(api_client, ledger_log):
     body = api_client.get(f"{BASE}/entries/4").json()
     assert body["entry"]["object"] == "grant:1" and body["entry"]["actor"] == "ab" * 16
     assert body["leaf_hash"] == services.get_entry(4)[1]
@@ -70,11 +43,11 @@ def test_entry(api_client, log):
 @pytest.mark.parametrize(
     ("path", "status"), [("10", 404), ("99999", 404), ("-1", 422), ("abc", 422)]
 )
-def test_entry_out_of_range(api_client, log, path, status):
+def test_entry_out_of_range(api_client, ledger_log, path, status):
     _problem(api_client.get(f"{BASE}/entries/{path}"), status)
 
 
-def test_inclusion_proof_verifies(api_client, log):
+def test_inclusion_proof_verifies(api_client, ledger_log):
     body = api_client.get(f"{BASE}/proofs/inclusion", {"index": 2, "tree_size": 3}).json()
     head = body["tree_head"]
     assert head["tree_size"] == 3
@@ -87,7 +60,7 @@ def test_inclusion_proof_verifies(api_client, log):
     )
 
 
-def test_consistency_proof_verifies(api_client, log):
+def test_consistency_proof_verifies(api_client, ledger_log):
     first = api_client.get(f"{BASE}/tree-head", {"tree_size": 3}).json()
     second = api_client.get(f"{BASE}/tree-head").json()
     body = api_client.get(f"{BASE}/proofs/consistency", {"first": 3}).json()
@@ -115,11 +88,11 @@ def test_consistency_proof_verifies(api_client, log):
         ("consistency", {"first": "x"}),
     ],
 )
-def test_proofs_with_inconsistent_sizes_are_422(api_client, log, path, params):
+def test_proofs_with_inconsistent_sizes_are_422(api_client, ledger_log, path, params):
     _problem(api_client.get(f"{BASE}/proofs/{path}", params), 422)
 
 
-def test_public_key_verifies_the_tree_head(api_client, log):
+def test_public_key_verifies_the_tree_head(api_client, ledger_log):
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     from alzette.ledger.signing import verify_tree_head
@@ -137,7 +110,7 @@ def test_public_key_verifies_the_tree_head(api_client, log):
 
 
 @pytest.mark.parametrize("method", ["post", "put", "delete"])
-def test_the_ledger_cannot_be_written_over_http(api_client, log, administrator, method):
+def test_the_ledger_cannot_be_written_over_http(api_client, ledger_log, administrator, method):
     api_client.force_login(administrator)
     assert getattr(api_client, method)(f"{BASE}/entries/1").status_code == 405
     assert getattr(api_client, method)(f"{BASE}/tree-head").status_code == 405
@@ -145,7 +118,7 @@ def test_the_ledger_cannot_be_written_over_http(api_client, log, administrator, 
 
 
 @pytest.mark.parametrize("persona", ["citizen", "agent_villerupt", "partner"])
-def test_audit_is_open_to_everyone_alike(api_client, log, persona, request):
+def test_audit_is_open_to_everyone_alike(api_client, ledger_log, persona, request):
     anonymous = api_client.get(f"{BASE}/tree-head").json()
     api_client.force_login(request.getfixturevalue(persona))
     assert api_client.get(f"{BASE}/tree-head").json() == anonymous

@@ -30,23 +30,6 @@ schema = _load_schema()
 
 
 @pytest.fixture
-def ledger_entries():
-    from alzette.ledger import services
-    from alzette.ledger.entries import Entry, commit
-
-    for n in range(6):
-        services.append(
-            Entry(
-                1_790_000_000_000 + n,
-                "dataset.published",
-                "system:opendata",
-                f"dataset:{n}",
-                commit({"n": n}).digest,
-            )
-        )
-
-
-@pytest.fixture
 def keep_test_connections():
     """Calls go through the real WSGI handler, which closes database connections at the
     end of each request; that would end the test's transaction (as Django's test client
@@ -64,7 +47,7 @@ def keep_test_connections():
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_api_conforms_to_its_description(case, territory, ledger_entries, keep_test_connections):
+def test_api_conforms_to_its_description(case, territory, ledger_log, keep_test_connections):
     # A schema-valid geometry may still be geometrically invalid (a self-crossing
     # ring), which JSON Schema cannot express: such input is rightly answered 422.
     case.call_and_validate(excluded_checks=[positive_data_acceptance])

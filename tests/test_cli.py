@@ -7,19 +7,9 @@ import sys
 
 import pytest
 
-from tests.conftest import clean_env
+from tests.conftest import clean_env, run_alzette
 
-
-def _alzette(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    env = clean_env()
-    env["ALZETTE_DATA_DIR"] = str(tmp_path)
-    return subprocess.run(
-        [sys.executable, "-m", "alzette.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+_alzette = run_alzette
 
 
 @pytest.fixture(scope="module")

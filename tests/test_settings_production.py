@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import clean_env
+from tests.conftest import run_alzette
 
 GOOD_KEY = "k" * 20 + "Qx7!vZ2#pL9$mN4&rT8*wY1@bC5^dF3%"
 PRODUCTION = {
@@ -26,16 +23,7 @@ PRODUCTION = {
 }
 
 
-def _alzette(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = clean_env()
-    clean.update({"ALZETTE_DATA_DIR": str(tmp_path), **env})
-    return subprocess.run(
-        [sys.executable, "-m", "alzette.cli", *args],
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+_alzette = run_alzette
 
 
 def test_deploy_checks_pass_in_production(tmp_path):
@@ -92,9 +80,7 @@ def test_demo_is_refused_in_production(tmp_path):
 
 def test_embedded_default_creates_wal_sqlite_files(tmp_path):
     data_dir = tmp_path / "fresh" / "data"
-    result = _alzette(
-        tmp_path, "migrate", "--database", "territory", "-v", "0", ALZETTE_DATA_DIR=str(data_dir)
-    )
+    result = _alzette(data_dir, "migrate", "--database", "territory", "-v", "0")
     assert result.returncode == 0, result.stderr
     import sqlite3
 

@@ -11,7 +11,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
 from alzette.api.parser import BodyError
-from alzette.core.problems import problem_response
+from alzette.core.problems import problem_response, unexpected_error_response
 
 log = logging.getLogger("alzette.errors")
 
@@ -68,13 +68,7 @@ def on_too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
-    log.exception("Unhandled API error on %s %s", request.method, request.path)
-    return problem_response(
-        request,
-        500,
-        "An unexpected error occurred; it has been logged with this request id.",
-        request_id=getattr(request, "request_id", None),
-    )
+    return unexpected_error_response(request, log)
 
 
 def install_error_handlers(api: NinjaAPI) -> None:

@@ -13,7 +13,12 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Suspicio
 from django.http import Http404, HttpRequest, HttpResponse
 
 from alzette.core.logging import request_id_var
-from alzette.core.problems import PROBLEM_CONTENT_TYPE, is_api_path, problem_response
+from alzette.core.problems import (
+    PROBLEM_CONTENT_TYPE,
+    is_api_path,
+    problem_response,
+    unexpected_error_response,
+)
 
 access_log = logging.getLogger("alzette.access")
 error_log = logging.getLogger("alzette.errors")
@@ -88,13 +93,7 @@ class ApiProblemMiddleware:
             return problem_response(request, 403, "You are not allowed to do this.")
         if isinstance(exc, SuspiciousOperation):
             return problem_response(request, 400, "The request was refused as malformed.")
-        error_log.exception("Unhandled error on %s %s", request.method, request.path)
-        return problem_response(
-            request,
-            500,
-            "An unexpected error occurred; it has been logged with this request id.",
-            request_id=getattr(request, "request_id", None),
-        )
+        return unexpected_error_response(request, error_log)
 
     @staticmethod
     def _refuse_oversized(request: HttpRequest) -> HttpResponse | None:

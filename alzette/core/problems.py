@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -48,6 +49,17 @@ def problem_response(
     if request_id:
         response["X-Request-ID"] = request_id
     return response
+
+
+def unexpected_error_response(request: HttpRequest, logger: logging.Logger) -> HttpResponse:
+    """Log the exception being handled and answer 500 with the request id, no trace."""
+    logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return problem_response(
+        request,
+        500,
+        "An unexpected error occurred; it has been logged with this request id.",
+        request_id=getattr(request, "request_id", None),
+    )
 
 
 def is_api_path(path: str) -> bool:
