@@ -62,6 +62,10 @@ INSTALLED_APPS = [
     # The API assembly (no models).
     "alzette.api",
 ]
+# FranceConnect and ProConnect simulators: never installed in production.
+ALZETTE_DEV_IDP = not PRODUCTION
+if ALZETTE_DEV_IDP:
+    INSTALLED_APPS.append("alzette.devidp")
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",

@@ -1,5 +1,6 @@
 """Top-level URL map: pages, the platform API, probes and metrics."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -17,3 +18,6 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
 ]
+
+if settings.ALZETTE_DEV_IDP:
+    urlpatterns.append(path("dev-idp/", include("alzette.devidp.urls")))

@@ -1,0 +1,3 @@
+"""Simulator routes; mounted under /dev-idp/ outside production only."""
+
+urlpatterns: list = []
