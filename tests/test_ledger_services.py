@@ -42,11 +42,13 @@ def test_receipts_stay_valid_as_the_log_grows():
     assert verify_receipt(first.as_dict(), services.signing_key().public_key) == []
     # A fresh proof against the latest head also holds, and the heads are consistent.
     head = services.latest_tree_head()
-    proof = [bytes.fromhex(h) for h in services.inclusion_proof(0)]
+    size, path = services.inclusion_proof(0)
+    assert size == head.tree_size
+    proof = [bytes.fromhex(h) for h in path]
     assert merkle.verify_inclusion(
         bytes.fromhex(first.leaf_hash), 0, head.tree_size, proof, bytes.fromhex(head.root_hash)
     )
-    consistency = [bytes.fromhex(h) for h in services.consistency_proof(1)]
+    consistency = [bytes.fromhex(h) for h in services.consistency_proof(1)[1]]
     assert merkle.verify_consistency(
         1,
         head.tree_size,
@@ -149,3 +151,38 @@ def test_demo_key_is_generated_once_in_the_data_directory(settings, tmp_path):
     services._key_from.cache_clear()
     assert services.signing_key().key_id == first
     assert (tmp_path / "ledger-ed25519.pem").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda r: r.update(leaf_index="0"),
+        lambda r: r["tree_head"].update(tree_size=2**64),
+        lambda r: r["tree_head"].update(timestamp=-1),
+        lambda r: r.pop("inclusion_proof"),
+        lambda r: r.update(entry="not an entry"),
+        lambda r: r["tree_head"].update(root_hash="zz"),
+    ],
+)
+def test_malformed_receipts_are_refused_without_crashing(mutate):
+    receipt, _ = services.record("consent.given", PSEUDONYM, "consent:1", {"a": 1})
+    data = receipt.as_dict()
+    mutate(data)
+    problems = verify_receipt(data, services.signing_key().public_key)
+    assert problems and problems[0].startswith("malformed receipt")
+
+
+def test_receipts_do_not_share_their_tree_head():
+    first, second = services.append_many([_entry(0), _entry(1)])
+    data = first.as_dict()
+    data["tree_head"]["tree_size"] = 99
+    assert second.as_dict()["tree_head"]["tree_size"] == 2
+
+
+def test_an_unreadable_key_file_is_a_clear_error(settings, tmp_path):
+    from alzette.ledger.signing import SigningKeyError
+
+    settings.ALZETTE_LEDGER_SIGNING_KEY = ""
+    settings.ALZETTE_LEDGER_SIGNING_KEY_FILE = str(tmp_path / "missing.pem")
+    with pytest.raises(SigningKeyError, match="Cannot read"):
+        services.signing_key()

@@ -150,3 +150,14 @@ def test_verify_receipt_command(tmp_path, capsys):
     path.write_text("{not json")
     with pytest.raises(CommandError, match="Cannot read the receipt"):
         call_command("ledger", "verify-receipt", str(path))
+
+
+def test_entries_added_after_forging_the_leaf_hashes_are_reported(log):
+    _sql("UPDATE ledger_ledgernode SET hash = %s WHERE position = 2", (bytes(32),))
+    _sql(
+        'INSERT INTO ledger_ledgerentry ("index", time, kind, actor, object, commitment) '
+        "VALUES (37, 1, 'consent.given', 'system:x', 'consent:1', %s)",
+        ("ab" * 32,),
+    )
+    findings = _findings()
+    assert ("node", None) in findings and ("inserted", 37) in findings

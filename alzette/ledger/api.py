@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.http import Http404, HttpRequest
@@ -90,7 +91,7 @@ def tree_head(request: HttpRequest, query: Query[SizeQuery]) -> Any:
         raise Http404(
             "No signed tree head at this size." if query.tree_size else "The ledger is empty."
         )
-    return head.__dict__
+    return asdict(head)
 
 
 @router.get(
@@ -115,18 +116,17 @@ def entry(request: HttpRequest, index: int) -> Any:
 )
 def inclusion(request: HttpRequest, query: Query[InclusionQuery]) -> Any:
     try:
-        path = services.inclusion_proof(query.index, query.tree_size)
+        size, path = services.inclusion_proof(query.index, query.tree_size)
         _, leaf = services.get_entry(query.index)
     except services.LedgerRangeError as exc:
         raise _range(exc) from exc
-    size = query.tree_size or services.current_size()
     head = services.tree_head_at(size)
     return {
         "leaf_index": query.index,
         "tree_size": size,
         "leaf_hash": leaf,
         "audit_path": path,
-        "tree_head": head.__dict__ if head else None,
+        "tree_head": asdict(head) if head else None,
     }
 
 
@@ -137,14 +137,10 @@ def inclusion(request: HttpRequest, query: Query[InclusionQuery]) -> Any:
 )
 def consistency(request: HttpRequest, query: Query[ConsistencyQuery]) -> Any:
     try:
-        path = services.consistency_proof(query.first, query.second)
+        second, path = services.consistency_proof(query.first, query.second)
     except services.LedgerRangeError as exc:
         raise _range(exc) from exc
-    return {
-        "first": query.first,
-        "second": query.second or services.current_size(),
-        "consistency_path": path,
-    }
+    return {"first": query.first, "second": second, "consistency_path": path}
 
 
 @router.get("/public-key", response={200: PublicKeyOut}, summary="The key that signs tree heads")

@@ -25,8 +25,10 @@ def verify_receipt(receipt: dict[str, Any], public_key: Ed25519PublicKey) -> lis
         path = [bytes.fromhex(item) for item in receipt["inclusion_proof"]]
         signature = bytes.fromhex(head["signature"])
         index, size, timestamp = receipt["leaf_index"], head["tree_size"], head["timestamp"]
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return [f"malformed receipt: {exc}"]
+    if not all(isinstance(n, int) and 0 <= n < 2**63 for n in (index, size, timestamp)):
+        return ["malformed receipt: leaf_index, tree_size and timestamp must be integers"]
     problems = []
     if merkle.leaf_hash(entry.canonical_bytes()) != leaf:
         problems.append("the entry does not hash to the leaf hash")

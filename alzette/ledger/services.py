@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,7 @@ class Receipt:
             "leaf_index": self.leaf_index,
             "entry": self.entry,
             "leaf_hash": self.leaf_hash,
-            "tree_head": self.tree_head.__dict__,
+            "tree_head": asdict(self.tree_head),
             "inclusion_proof": self.inclusion_proof,
         }
 
@@ -85,7 +85,10 @@ def _key_from(pem: str, key_file: str, data_dir: str, production: bool) -> Ledge
     if pem:
         return load_key(pem)
     if key_file:
-        return load_key(Path(key_file).read_text())
+        try:
+            return load_key(Path(key_file).read_text())
+        except OSError as exc:
+            raise SigningKeyError(f"Cannot read ALZETTE_LEDGER_SIGNING_KEY_FILE: {exc}") from exc
     if production:
         raise SigningKeyError(
             "Set ALZETTE_LEDGER_SIGNING_KEY or ALZETTE_LEDGER_SIGNING_KEY_FILE in production."
@@ -266,20 +269,26 @@ def get_entry(index: int) -> tuple[dict[str, Any], str]:
     return entry.as_dict(), merkle.leaf_hash(entry.canonical_bytes()).hex()
 
 
-def inclusion_proof(index: int, tree_size: int | None = None) -> list[str]:
-    """Audit path of leaf ``index`` in the tree of ``tree_size`` (default: current)."""
+def inclusion_proof(index: int, tree_size: int | None = None) -> tuple[int, list[str]]:
+    """(tree size used, audit path of leaf ``index``); the size defaults to the current one.
+
+    The size is returned because the log may grow while a caller waits: the path is
+    only meaningful with the size it was computed for.
+    """
     size = _checked_size(tree_size)
     if not 0 <= index < size:
         raise LedgerRangeError(f"Leaf {index} is not in a tree of size {size}.")
-    return [h.hex() for h in _with_nodes(lambda node: merkle.inclusion_path(index, size, node))]
+    path = _with_nodes(lambda node: merkle.inclusion_path(index, size, node))
+    return size, [h.hex() for h in path]
 
 
-def consistency_proof(first: int, second: int | None = None) -> list[str]:
-    """Proof that the tree of size ``second`` extends the tree of size ``first``."""
+def consistency_proof(first: int, second: int | None = None) -> tuple[int, list[str]]:
+    """(second size used, proof that the tree of that size extends the one of ``first``)."""
     second = _checked_size(second)
     if not 1 <= first <= second:
         raise LedgerRangeError(f"The first size must be between 1 and {second}, got {first}.")
-    return [h.hex() for h in _with_nodes(lambda node: merkle.consistency_path(first, second, node))]
+    path = _with_nodes(lambda node: merkle.consistency_path(first, second, node))
+    return second, [h.hex() for h in path]
 
 
 def _checked_size(tree_size: int | None) -> int:

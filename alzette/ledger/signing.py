@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +88,10 @@ def load_key(pem: str) -> LedgerKey:
 def load_or_create_key_file(path: Path) -> LedgerKey:
     """Read the key at ``path``, creating it (mode 0600) if absent: demo and development only.
 
-    Creation uses O_EXCL so that two processes starting together agree on one key.
+    The key is written whole to a private temporary file, then hard-linked into
+    place: the link either creates the file complete or fails because another
+    process did first, so concurrent starters agree on one key and never read a
+    half-written one.
     """
     if not path.exists():
         pem = Ed25519PrivateKey.generate().private_bytes(
@@ -95,11 +99,13 @@ def load_or_create_key_file(path: Path) -> LedgerKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".ledger-key-")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file with mode 0600
+                handle.write(pem)
+            os.link(temporary, path)
         except FileExistsError:
             pass  # another process won the race: read its key below
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
+        finally:
+            os.unlink(temporary)
     return load_key(path.read_text())

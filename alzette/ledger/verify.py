@@ -78,8 +78,12 @@ def verify(public_key: Ed25519PublicKey, progress: Progress = lambda message: No
             )
         )
         findings += _compare_by_heads(indexes, entry_leaves, heads)
-    findings += _check_state(len(entry_leaves), signed_size)
-    progress("inner nodes and state checked")
+    findings += _check_state(signed_size)
+    progress(
+        "stored subtree hashes and state checked"
+        if reference is not None
+        else "state checked (subtree hashes skipped: no trusted leaf hashes)"
+    )
     return Report(entries=len(entry_leaves), tree_heads=len(heads), findings=findings)
 
 
@@ -184,17 +188,17 @@ def _compare_by_heads(
     expected = list(range(len(leaves)))
     if indexes != expected:
         return [Finding("removed", None, "entry indexes are not contiguous")]
+    signed_size = heads[-1].tree_size if heads else 0
+    findings = [
+        Finding("inserted", index, "the entry is not covered by any signed tree head")
+        for index in range(signed_size, len(leaves))
+    ]
     bad = _matches_heads(leaves, heads)
     if bad is None:
-        return []
+        return findings
     previous = max((h.tree_size for h in heads if h.tree_size < bad), default=0)
-    return [
-        Finding(
-            "altered",
-            previous,
-            f"entries {previous} to {bad - 1} do not reproduce the tree head signed at size {bad}",
-        )
-    ]
+    message = f"entries {previous} to {bad - 1} do not reproduce the tree head signed at size {bad}"
+    return [*findings, Finding("altered", previous, message)]
 
 
 def _check_inner_nodes(leaves: list[bytes]) -> list[Finding]:
@@ -228,7 +232,7 @@ def _check_inner_nodes(leaves: list[bytes]) -> list[Finding]:
     return findings
 
 
-def _check_state(entry_count: int, signed_size: int) -> list[Finding]:
+def _check_state(signed_size: int) -> list[Finding]:
     state = LedgerState.objects.using(LEDGER).filter(pk=1).first()
     size = state.size if state else 0
     if size != signed_size:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,9 @@ class Command(BaseCommand):
         elif action == "status":
             head = services.latest_tree_head()
             self.stdout.write(f"size: {services.current_size()}")
-            self.stdout.write(f"latest tree head: {head.__dict__ if head else 'none'}")
+            self.stdout.write(
+                "latest tree head: " + (json.dumps(asdict(head), indent=2) if head else "none")
+            )
         elif action == "verify-receipt":
             self._verify_receipt(options["receipt"], options["public_key"])
         else:
