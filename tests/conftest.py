@@ -79,18 +79,44 @@ def citizen():
 
 
 @pytest.fixture
-def agent_audun():
-    return UserFactory(email="agent@audun-le-tiche.example.org", role=Role.AGENT, unit_code="57038")
+def units(territory):
+    """Organisational units mirrored from the territory: EPCI, communes, services."""
+    from alzette.personal.accounts.services import sync_organisational_units
+
+    sync_organisational_units()
+
+
+def _unit(code: str):
+    from alzette.personal.accounts.models import OrganisationalUnit
+
+    return OrganisationalUnit.objects.get(code=code)
 
 
 @pytest.fixture
-def agent_villerupt():
-    return UserFactory(email="agent@villerupt.example.org", role=Role.AGENT, unit_code="54580")
+def agent_audun(units):
+    return UserFactory(
+        email="agent@audun-le-tiche.example.org", role=Role.AGENT, unit=_unit("57038")
+    )
+
+
+@pytest.fixture
+def agent_villerupt(units):
+    return UserFactory(email="agent@villerupt.example.org", role=Role.AGENT, unit=_unit("54580"))
+
+
+@pytest.fixture
+def agent_epci(units):
+    return UserFactory(email="agent@ccphva.example.org", role=Role.AGENT, unit=_unit("CCPHVA"))
 
 
 @pytest.fixture
 def partner():
-    return UserFactory(email="dev@partner.example.org", role=Role.PARTNER)
+    from alzette.personal.accounts.models import PartnerOrganisation
+
+    organisation = PartnerOrganisation.objects.create(name="Lorraine Data", siret="12345678901234")
+    return UserFactory(
+        email="dev@partner.example.org", role=Role.PARTNER, partner_organisation=organisation
+    )
 
 
 @pytest.fixture

@@ -125,14 +125,18 @@ def test_password_reset_for_an_unknown_address_reveals_nothing(client):
     assert "/accounts/password/reset/key/" not in mail.outbox[0].body
 
 
-def test_demo_accounts_are_idempotent_and_can_log_in(client):
+def test_demo_accounts_are_idempotent_and_can_log_in(client, units):
     ensure_demo_accounts()
     ensure_demo_accounts()
     assert User.objects.count() == len(DEMO_ACCOUNTS)
-    agent = DEMO_ACCOUNTS[1]
-    response = client.post("/accounts/login/", {"login": agent.email, "password": agent.password})
+    citizen = DEMO_ACCOUNTS[0]
+    response = client.post(
+        "/accounts/login/", {"login": citizen.email, "password": citizen.password}
+    )
     assert response.status_code == 302
-    assert client.get("/").context["user"].unit_code == "57038"
+    assert client.get("/").context["user"].email == citizen.email
+    agent = User.objects.get(email=DEMO_ACCOUNTS[1].email)
+    assert agent.unit.code == "57038" and agent.requires_second_factor
 
 
 def test_pseudonyms_are_random_and_unique(citizen, agent_audun):

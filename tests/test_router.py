@@ -62,3 +62,11 @@ def test_default_alias_is_the_personal_connection():
     from django.db import connections
 
     assert connections["default"] is connections[PERSONAL]
+
+
+def test_relations_through_lazy_objects_are_judged_by_the_wrapped_model():
+    from django.utils.functional import SimpleLazyObject
+
+    lazy_user = SimpleLazyObject(lambda: User(email="b@example.org"))
+    assert RepositoryRouter().allow_relation(lazy_user, User(email="c@example.org")) is True
+    assert RepositoryRouter().allow_relation(lazy_user, TerritorialUnit(code="Z")) is False

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "ninja",
     "django_prometheus",
     # Personal repository.
@@ -81,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "alzette.personal.accounts.middleware.RequireSecondFactorMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -181,6 +183,12 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
     "confirm_email": "1/3m/key",
 }
+
+# Second factor: TOTP (any authenticator app) with recovery codes; mandatory for
+# agents and administrators (alzette.personal.accounts.middleware).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Alzette"
+MFA_RECOVERY_CODE_COUNT = 10
 
 EMAIL_BACKEND = env_str(
     "ALZETTE_EMAIL_BACKEND",

@@ -25,6 +25,7 @@ APP_REPOSITORY: dict[str, str] = {
     "sessions": PERSONAL,
     "admin": PERSONAL,
     "account": PERSONAL,  # django-allauth e-mail addresses and confirmations
+    "mfa": PERSONAL,  # django-allauth second factors (TOTP secrets, recovery codes)
     "django_cache": PERSONAL,  # DatabaseCache table: rate-limit counters keyed by IP/account
     # Alzette apps, personal side.
     "accounts": PERSONAL,

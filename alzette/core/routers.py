@@ -10,7 +10,8 @@ from django.db import models
 from alzette.core.repositories import repository_of
 
 
-def _alias_for(model: type[models.Model]) -> str:
+def _alias_for(model: type[models.Model] | models.Model) -> str:
+    # Works for classes and instances alike, including lazy objects such as request.user.
     alias = repository_of(model._meta.app_label)
     if alias is None:
         raise ImproperlyConfigured(
@@ -31,7 +32,7 @@ class RepositoryRouter:
 
     def allow_relation(self, obj1: models.Model, obj2: models.Model, **hints: Any) -> bool:
         # Returning False (not None) makes Django refuse the relation outright.
-        return _alias_for(type(obj1)) == _alias_for(type(obj2))
+        return _alias_for(obj1) == _alias_for(obj2)
 
     def allow_migrate(
         self, db: str, app_label: str, model_name: str | None = None, **hints: Any

@@ -7,8 +7,12 @@ import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from alzette.core.models import BaseModel
 
 
 def new_pseudonym() -> str:
@@ -25,6 +29,58 @@ class Role(models.TextChoices):
     AGENT = "agent", _("Municipal agent")
     PARTNER = "partner", _("Partner developer")
     ADMINISTRATOR = "administrator", _("Administrator")
+
+
+class UnitKind(models.TextChoices):
+    EPCI = "epci", _("Intercommunality (EPCI)")
+    COMMUNE = "commune", _("Commune")
+    SERVICE = "service", _("Service")
+
+
+class OrganisationalUnit(BaseModel):
+    """Where agents work: the EPCI, a commune, or a service within one of them."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=UnitKind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+
+    class Meta:
+        verbose_name = _("organisational unit")
+        verbose_name_plural = _("organisational units")
+        ordering = ("code",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerOrganisation(BaseModel):
+    """A company, association or public body whose members build on the platform."""
+
+    name = models.CharField(_("name"), max_length=200)
+    siret = models.CharField(
+        _("SIRET"),
+        max_length=14,
+        unique=True,
+        blank=True,
+        null=True,
+        validators=[RegexValidator(r"^[0-9]{14}$", _("A SIRET number has 14 digits."))],
+    )
+
+    class Meta:
+        verbose_name = _("partner organisation")
+        verbose_name_plural = _("partner organisations")
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class UserManager(BaseUserManager["User"]):
@@ -57,11 +113,22 @@ class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField(_("e-mail address"), unique=True)
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.CITIZEN)
-    unit_code = models.CharField(
-        _("organisational unit"),
-        max_length=16,
+    unit = models.ForeignKey(
+        OrganisationalUnit,
+        verbose_name=_("organisational unit"),
+        null=True,
         blank=True,
-        help_text=_("Code of the EPCI or commune an agent works for (INSEE code for a commune)."),
+        on_delete=models.PROTECT,
+        related_name="agents",
+        help_text=_("Where an agent works: the EPCI, a commune or one of their services."),
+    )
+    partner_organisation = models.ForeignKey(
+        PartnerOrganisation,
+        verbose_name=_("partner organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
     )
     pseudonym = models.CharField(
         _("pseudonym"), max_length=32, unique=True, default=new_pseudonym, editable=False
@@ -79,8 +146,38 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.email
 
-    def get_abilities(self, actor: User) -> dict[str, bool]:
-        """What ``actor`` may do with this account: the one source of truth for pages and APIs."""
-        is_self = actor.is_authenticated and actor.pk == self.pk
-        is_admin = actor.is_authenticated and actor.role == Role.ADMINISTRATOR
-        return {"view": is_self or is_admin, "update": is_self or is_admin, "delete": is_self}
+    def clean(self) -> None:
+        super().clean()
+        if self.role == Role.AGENT and self.unit_id is None:
+            raise ValidationError({"unit": _("An agent belongs to an organisational unit.")})
+        if self.role != Role.AGENT and self.unit_id is not None:
+            raise ValidationError({"unit": _("Only agents belong to an organisational unit.")})
+        if self.role != Role.PARTNER and self.partner_organisation_id is not None:
+            raise ValidationError(
+                {"partner_organisation": _("Only partners belong to a partner organisation.")}
+            )
+
+    @property
+    def requires_second_factor(self) -> bool:
+        """Agents and administrators must sign in with a second factor (TOTP)."""
+        return self.role in (Role.AGENT, Role.ADMINISTRATOR)
+
+    def get_abilities(self, actor: Any) -> dict[str, bool]:
+        """What ``actor`` may do with this account: the one source of truth for pages and APIs.
+
+        Agents see the accounts of colleagues in their scope (their unit and the units
+        below it), never citizens' accounts: those are reached only through the
+        procedures a citizen files, with their own abilities.
+        """
+        from alzette.personal.accounts.authz import unit_scope
+
+        if not getattr(actor, "is_authenticated", False):
+            return dict.fromkeys(("view", "update", "delete"), False)
+        is_self = actor.pk == self.pk
+        is_admin = actor.role == Role.ADMINISTRATOR
+        colleague = self.unit is not None and self.unit.code in unit_scope(actor)
+        return {
+            "view": is_self or is_admin or colleague,
+            "update": is_self or is_admin,
+            "delete": is_self,
+        }

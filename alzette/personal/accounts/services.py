@@ -1,4 +1,4 @@
-"""Account actions that do not depend on HTTP: demo accounts for now."""
+"""Account actions that do not depend on HTTP: organisational units and demo accounts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,53 @@ from allauth.account.models import EmailAddress
 from django.db import transaction
 
 from alzette.core.repositories import PERSONAL
-from alzette.personal.accounts.models import Role, User
+from alzette.personal.accounts.models import (
+    OrganisationalUnit,
+    PartnerOrganisation,
+    Role,
+    UnitKind,
+    User,
+)
+
+#: Services within units, created for every unit of the given kind. Codes are
+#: "<unit code>-<suffix>"; names are proper names, kept in French.
+STANDARD_SERVICES = {
+    UnitKind.EPCI: [
+        ("DECHETS", "Service déchets"),
+        ("EAU", "Service de l'eau"),
+        ("NUMERIQUE", "Service numérique"),
+    ],
+    UnitKind.COMMUNE: [("TECH", "Services techniques"), ("ETATCIVIL", "État civil")],
+}
+
+
+def sync_organisational_units() -> int:
+    """Mirror the EPCI and its communes (territory reference data) as organisational
+    units, with their standard services; idempotent. Returns the number of units.
+
+    Only codes and names cross over: no relation spans the two repositories.
+    """
+    from alzette.territory.geo.models import TerritorialUnit
+    from alzette.territory.geo.models import UnitKind as GeoKind
+
+    territorial = list(TerritorialUnit.objects.order_by("kind").values_list("code", "kind", "name"))
+    with transaction.atomic(using=PERSONAL):
+        epci = None
+        for code, kind, name in sorted(territorial, key=lambda row: row[1] != GeoKind.EPCI):
+            unit = _upsert(code, UnitKind(kind), name, None if kind == GeoKind.EPCI else epci)
+            epci = unit if kind == GeoKind.EPCI else epci
+            for suffix, service in STANDARD_SERVICES.get(UnitKind(kind), []):
+                _upsert(f"{code}-{suffix}", UnitKind.SERVICE, service, unit)
+    return OrganisationalUnit.objects.count()
+
+
+def _upsert(
+    code: str, kind: str, name: str, parent: OrganisationalUnit | None
+) -> OrganisationalUnit:
+    unit = OrganisationalUnit.objects.filter(code=code).first() or OrganisationalUnit(code=code)
+    unit.kind, unit.name, unit.parent = kind, name, parent
+    unit.save()
+    return unit
 
 
 @dataclass(frozen=True)
@@ -46,27 +92,35 @@ DEMO_ACCOUNTS = (
         Role.PARTNER,
         "partenaire@demo.alzette.eu",
         "demo-partenaire-2026",
-        description="Partner developer",
+        description="Partner developer (Alzette Labs)",
     ),
     DemoAccount(
         Role.ADMINISTRATOR,
         "admin@demo.alzette.eu",
         "demo-admin-2026",
-        "CCPHVA",
-        "Platform administrator",
+        description="Platform administrator",
     ),
 )
+DEMO_PARTNER = "Alzette Labs"
 
 
 def ensure_demo_accounts() -> list[DemoAccount]:
-    """Create (or reset) the demo accounts, e-mail already verified; idempotent."""
+    """Create (or reset) the demo accounts, e-mail already verified; idempotent.
+
+    Needs the organisational units (sync_organisational_units) for the agents.
+    """
     with transaction.atomic(using=PERSONAL):
+        partner, _ = PartnerOrganisation.objects.get_or_create(name=DEMO_PARTNER)
         for account in DEMO_ACCOUNTS:
             user, _ = User.objects.get_or_create(email=account.email)
             user.role = account.role
-            user.unit_code = account.unit_code
-            user.is_staff = account.role == Role.ADMINISTRATOR
-            user.is_superuser = account.role == Role.ADMINISTRATOR
+            user.unit = (
+                OrganisationalUnit.objects.get(code=account.unit_code)
+                if account.unit_code
+                else None
+            )
+            user.partner_organisation = partner if account.role == Role.PARTNER else None
+            user.is_staff = user.is_superuser = account.role == Role.ADMINISTRATOR
             user.set_password(account.password)
             user.save()
             EmailAddress.objects.update_or_create(

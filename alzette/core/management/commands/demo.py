@@ -10,7 +10,7 @@ from alzette.core.management.commands.serve import run_server
 from alzette.core.repositories import DATABASE_ALIASES, LEDGER
 from alzette.ledger import services as ledger
 from alzette.ledger.models import LedgerEntry
-from alzette.personal.accounts.services import ensure_demo_accounts
+from alzette.personal.accounts.services import ensure_demo_accounts, sync_organisational_units
 
 
 class Command(BaseCommand):
@@ -66,6 +66,8 @@ class Command(BaseCommand):
         )
 
     def _accounts(self) -> None:
+        units = sync_organisational_units()
+        self.stdout.write(f"  {units} organisational units (EPCI, communes and their services)")
         accounts = ensure_demo_accounts()
         email_width = max(len(account.email) for account in accounts)
         password_width = max(len(account.password) for account in accounts)

@@ -1,0 +1,50 @@
+"""Agents and administrators must have a second factor before doing anything else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from allauth.mfa.models import Authenticator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from alzette.core.problems import is_api_path, problem_response
+
+# Paths that stay reachable while the second factor is being set up.
+_ALLOWED_PREFIXES = (
+    "/accounts/2fa/",
+    "/accounts/logout/",
+    "/accounts/reauthenticate/",
+    "/static/",
+    "/i18n/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+)
+
+
+def has_totp(user: object) -> bool:
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+class RequireSecondFactorMiddleware:
+    """Send agents and administrators without TOTP to its set-up page (403 on the API)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and getattr(user, "requires_second_factor", False)
+            and not request.path.startswith(_ALLOWED_PREFIXES)
+            and not has_totp(user)
+        ):
+            if is_api_path(request.path):
+                return problem_response(
+                    request, 403, "Agents and administrators must set up a second factor (TOTP)."
+                )
+            return redirect("mfa_activate_totp")
+        return self.get_response(request)
