@@ -143,7 +143,12 @@ CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL}
         if _REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "alzette_cache"}
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "alzette_cache",
+            # Django's default (300) would cull live rate-limit counters and sign-in codes.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
     )
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
