@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "django_prometheus",
     # Personal repository.
     "alzette.personal.accounts",
+    "alzette.personal.identity",
+    "alzette.personal.mydata",
     # Territory repository.
     "alzette.territory.geo",
     # The ledger, in its own database.

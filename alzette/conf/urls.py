@@ -10,7 +10,9 @@ from alzette.core.metrics import metrics
 
 urlpatterns = [
     path("", include("alzette.web.urls")),
+    path("accounts/", include("alzette.personal.identity.urls")),
     path("accounts/", include("allauth.urls")),
+    path("my-data/", include("alzette.personal.mydata.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -29,6 +29,8 @@ APP_REPOSITORY: dict[str, str] = {
     "django_cache": PERSONAL,  # DatabaseCache table: rate-limit counters keyed by IP/account
     # Alzette apps, personal side.
     "accounts": PERSONAL,
+    "identity": PERSONAL,
+    "mydata": PERSONAL,
     # Alzette apps, territory side.
     "geo": TERRITORY,
     # The ledger (no personal data: pseudonyms and salted commitments only).

@@ -1,0 +1,1 @@
+"""Identity federation: FranceConnect (citizens) and ProConnect (agents) relying parties."""

@@ -1,0 +1,3 @@
+"""Routes of the relying parties, mounted at /accounts/."""
+
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Routes of the "my data" space, mounted at /my-data/."""
+
+app_name = "mydata"
+urlpatterns: list = []
