@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "alzette.web.context_processors.platform",
+                "alzette.personal.identity.context_processors.identity_providers",
             ],
         },
     },
@@ -256,6 +257,46 @@ ALZETTE_HOST = env_str("ALZETTE_HOST", "127.0.0.1")
 ALZETTE_PORT = env_int("ALZETTE_PORT", 8000)
 ALZETTE_WORKERS = env_int("ALZETTE_WORKERS", os.cpu_count() or 1)
 ALZETTE_FORWARDED_ALLOW_IPS = env_str("ALZETTE_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# --- Identity federation (docs/identity.md) ----------------------------------
+# Outside production, an empty issuer means the built-in simulator of the same
+# origin (/dev-idp/...), with its demo client. In production a provider is
+# offered only when its issuer, client id and secret are all set.
+_DEMO_IDP = not PRODUCTION
+ALZETTE_FRANCECONNECT_ISSUER = env_str("ALZETTE_FRANCECONNECT_ISSUER")
+ALZETTE_FRANCECONNECT_CLIENT_ID = env_str(
+    "ALZETTE_FRANCECONNECT_CLIENT_ID", "alzette-demo-franceconnect" if _DEMO_IDP else ""
+)
+ALZETTE_FRANCECONNECT_CLIENT_SECRET = env_str(
+    "ALZETTE_FRANCECONNECT_CLIENT_SECRET",
+    "alzette-demo-franceconnect-secret-not-for-production" if _DEMO_IDP else "",
+)
+ALZETTE_FRANCECONNECT_SCOPES = env_str(
+    "ALZETTE_FRANCECONNECT_SCOPES", "openid identite_pivot email"
+)
+ALZETTE_FRANCECONNECT_ACR = env_str("ALZETTE_FRANCECONNECT_ACR", "eidas1")
+ALZETTE_PROCONNECT_ISSUER = env_str("ALZETTE_PROCONNECT_ISSUER")
+ALZETTE_PROCONNECT_CLIENT_ID = env_str(
+    "ALZETTE_PROCONNECT_CLIENT_ID", "alzette-demo-proconnect" if _DEMO_IDP else ""
+)
+ALZETTE_PROCONNECT_CLIENT_SECRET = env_str(
+    "ALZETTE_PROCONNECT_CLIENT_SECRET",
+    "alzette-demo-proconnect-secret-not-for-production" if _DEMO_IDP else "",
+)
+ALZETTE_PROCONNECT_SCOPES = env_str(
+    "ALZETTE_PROCONNECT_SCOPES", "openid email given_name usual_name uid siret"
+)
+ALZETTE_PROCONNECT_ACR = env_str("ALZETTE_PROCONNECT_ACR", "eidas1")
+# "domain=unit code" pairs: agents with an address of these domains may enter
+# through ProConnect and join that unit; anyone else must be pre-provisioned.
+ALZETTE_PROCONNECT_DOMAINS = dict(
+    pair.split("=", 1)
+    for pair in env_list(
+        "ALZETTE_PROCONNECT_DOMAINS",
+        ["mairie-villerupt.fr=54580", "mairie-audun-le-tiche.fr=57038"] if _DEMO_IDP else [],
+    )
+    if "=" in pair
+)
 
 # --- Ledger -----------------------------------------------------------------
 # Ed25519 key signing tree heads: PEM text, or a file holding it. Outside
