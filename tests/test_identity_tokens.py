@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.utils import translation
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
@@ -26,6 +27,13 @@ PROVIDER = oidc.ProviderSettings(
 KEY = ECKey.generate_key("P-256", parameters={"alg": "ES256", "use": "sig"}, private=True)
 KEY.ensure_kid()
 KEYS = KeySet([KEY])
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # The reasons are translated; these tests read them in English.
+    with translation.override("en"):
+        yield
 
 
 def _token(key=KEY, alg="ES256", **changes) -> str:
