@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "alzette.personal.accounts",
     "alzette.personal.identity",
     "alzette.personal.mydata",
+    "alzette.personal.sso",
+    "oauth2_provider",
     # Territory repository.
     "alzette.territory.geo",
     # The ledger, in its own database.

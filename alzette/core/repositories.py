@@ -31,6 +31,8 @@ APP_REPOSITORY: dict[str, str] = {
     "accounts": PERSONAL,
     "identity": PERSONAL,
     "mydata": PERSONAL,
+    "sso": PERSONAL,
+    "oauth2_provider": PERSONAL,  # django-oauth-toolkit: clients, grants and tokens of persons
     # Alzette apps, territory side.
     "geo": TERRITORY,
     # The ledger (no personal data: pseudonyms and salted commitments only).

@@ -1,0 +1,1 @@
+"""The platform as OpenID Provider: single sign-on into third-party services."""
