@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "alzette.personal.identity",
     "alzette.personal.mydata",
     "alzette.personal.sso",
+    "alzette.personal.dashboard",
     "oauth2_provider",
     # Territory repository.
     "alzette.territory.geo",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("my-data/", include("alzette.personal.mydata.urls")),
     path("o/", include("alzette.personal.sso.urls")),
+    path("dashboard/", include("alzette.personal.dashboard.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -32,6 +32,7 @@ APP_REPOSITORY: dict[str, str] = {
     "identity": PERSONAL,
     "mydata": PERSONAL,
     "sso": PERSONAL,
+    "dashboard": PERSONAL,
     "oauth2_provider": PERSONAL,  # django-oauth-toolkit: clients, grants and tokens of persons
     # Alzette apps, territory side.
     "geo": TERRITORY,

@@ -1,0 +1,4 @@
+"""Dashboard routes, mounted at /dashboard/."""
+
+app_name = "dashboard"
+urlpatterns: list = []
