@@ -301,6 +301,21 @@ ALZETTE_PROCONNECT_DOMAINS = dict(
     if "=" in pair
 )
 
+# --- The platform as OpenID Provider (django-oauth-toolkit, docs/sso.md) -----
+# Every RFC 9700 (OAuth 2.0 Security BCP) behaviour on; plain-http redirect URIs
+# only outside production (loopback clients in development).
+OAUTH2_PROVIDER = {
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
+}
+
 # --- Ledger -----------------------------------------------------------------
 # Ed25519 key signing tree heads: PEM text, or a file holding it. Outside
 # production a key is generated into the data directory on first use.
