@@ -1,1 +1,1 @@
-""""My data": everything the platform holds about me, exported, erased, and who saw it."""
+""" "My data": everything the platform holds about me, exported, erased, and who saw it."""
