@@ -171,3 +171,13 @@ def test_proconnect_never_turns_a_citizen_into_an_agent(units):
         services.proconnect_sign_in(
             {"sub": "p1", "email": "claire@mairie-villerupt.fr"}, {"mairie-villerupt.fr": "54580"}
         )
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_my_data_shows_linked_identities_and_the_civil_identity():
+    from alzette.personal.mydata.services import collect
+
+    user = services.franceconnect_sign_in(PIVOT).user
+    data = collect(user)
+    assert data["federated_identities"][0]["sub"] == "s1"
+    assert data["civil_identity"][0]["birthdate"] == "1985-03-14"

@@ -340,3 +340,21 @@ def test_another_app_adds_a_data_source(citizen, monkeypatch):
             services.register_data_source(wrong, source)
     with pytest.raises(ValueError):
         services.register_data_source("pets", services.DataSource("x.y", "Other", {}))
+
+
+def test_operators_erase_through_the_command_not_the_admin(citizen, administrator, capsys):
+    import json
+
+    from django.contrib.admin.sites import site
+    from django.core.management import call_command
+    from django.test import RequestFactory
+
+    from alzette.personal.accounts.models import User
+
+    request = RequestFactory().get("/admin/")
+    request.user = administrator
+    assert site._registry[User].has_delete_permission(request, citizen) is False
+    call_command("eraseaccount", citizen.email, "--yes")
+    receipt = json.loads(capsys.readouterr().out)
+    assert receipt["entry"]["kind"] == "personal_data.erased"
+    assert not User.objects.filter(email=citizen.email).exists()

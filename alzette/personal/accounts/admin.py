@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 
 from alzette.personal.accounts.models import OrganisationalUnit, PartnerOrganisation, User
 
@@ -21,6 +22,11 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"fields": ("email", "password1", "password2", "role", "unit")}),)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # Accounts are erased through "my data" or `alzette eraseaccount`, which check
+        # retention holds and record the erasure in the ledger; a bare delete would not.
+        return False
 
 
 @admin.register(OrganisationalUnit)
