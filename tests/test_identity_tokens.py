@@ -181,3 +181,11 @@ def test_my_data_shows_linked_identities_and_the_civil_identity():
     data = collect(user)
     assert data["federated_identities"][0]["sub"] == "s1"
     assert data["civil_identity"][0]["birthdate"] == "1985-03-14"
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_proconnect_links_only_the_signed_in_account(units, agent_audun, agent_villerupt):
+    claims = {"sub": "p2", "email": agent_villerupt.email}
+    with pytest.raises(services.SignInRefused):
+        services.proconnect_sign_in(claims, {}, current=agent_audun)
+    assert services.proconnect_sign_in(claims, {}, current=agent_villerupt).user == agent_villerupt

@@ -101,19 +101,24 @@ def franceconnect_sign_in(claims: dict[str, Any], current: User | None = None) -
         return _link(user, claims["sub"], created=True)
 
 
-def proconnect_sign_in(claims: dict[str, Any], allowed_domains: dict[str, str]) -> Outcome:
-    """The agent account a ProConnect identity signs in.
+def proconnect_sign_in(
+    claims: dict[str, Any], allowed_domains: dict[str, str], current: User | None = None
+) -> Outcome:
+    """The agent account a ProConnect identity signs in (or links to ``current``).
 
     ``allowed_domains`` maps e-mail domains to the code of the unit new agents join.
+    When ``current`` is given the identity must belong to that very account.
     """
     email = (claims.get("email") or "").strip().lower()
     if "@" not in email:
         raise SignInRefused(_("ProConnect did not send a professional e-mail address."))
     with transaction.atomic(using=PERSONAL):
         known = _known(Provider.PROCONNECT, claims["sub"])
+        if current is not None and (known.user if known else _by_email(email)) != current:
+            raise SignInRefused(_("This ProConnect identity does not belong to your account."))
         if known is not None:
             return _touch(known, created=False, linked=False)
-        user = User.objects.filter(email=email).first()
+        user = _by_email(email)
         if user is not None:
             if user.role not in (Role.AGENT, Role.ADMINISTRATOR):
                 raise SignInRefused(_("This address belongs to an account that is not an agent's."))
@@ -133,6 +138,10 @@ def proconnect_sign_in(claims: dict[str, Any], allowed_domains: dict[str, str]) 
             email, Role.AGENT, claims.get("given_name", ""), claims.get("usual_name", ""), unit=unit
         )
         return _link(user, claims["sub"], created=True, provider=Provider.PROCONNECT)
+
+
+def _by_email(email: str) -> User | None:
+    return User.objects.filter(email=email).first()
 
 
 def _known(provider: str, sub: str) -> FederatedIdentity | None:

@@ -130,7 +130,9 @@ def _sign_in(request: HttpRequest, slug: str, result: oidc.SignIn, link: bool) -
     claims = {**result.userinfo, "sub": result.id_claims["sub"]}
     if slug == Provider.FRANCECONNECT:
         return services.franceconnect_sign_in(claims, request.user if link else None)
-    return services.proconnect_sign_in(claims, settings.ALZETTE_PROCONNECT_DOMAINS)
+    return services.proconnect_sign_in(
+        claims, settings.ALZETTE_PROCONNECT_DOMAINS, request.user if link else None
+    )
 
 
 def _provider_error(request: HttpRequest, name: str, error: str) -> HttpResponse:
