@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from alzette.personal.sso.keys import new_signing_key_pem
 from tests.conftest import run_alzette
 
 GOOD_KEY = "k" * 20 + "Qx7!vZ2#pL9$mN4&rT8*wY1@bC5^dF3%"
@@ -15,6 +16,8 @@ PRODUCTION = {
     "ALZETTE_PERSONAL_DATABASE_URL": "postgres://alzette@db.invalid:5432/personal",
     "ALZETTE_TERRITORY_DATABASE_URL": "postgres://alzette@db.invalid:5432/territory",
     "ALZETTE_LEDGER_DATABASE_URL": "postgres://alzette@db.invalid:5432/ledger",
+    "ALZETTE_SSO_SIGNING_KEY": new_signing_key_pem(),
+    "ALZETTE_SSO_PAIRWISE_SECRET": "pairwise-" + "Qx7vZ2pL9mN4rT8wY1bC5dF3" * 2,
     "ALZETTE_LEDGER_SIGNING_KEY": (
         "-----BEGIN PRIVATE KEY-----\n"
         "MC4CAQAwBQYDK2VwBCIEIE3sVfkU0xUzRdUVEsJSGx5+yLjjYd+OOkHh2J1D9xV1\n"
@@ -41,6 +44,8 @@ def test_deploy_checks_pass_in_production(tmp_path):
         ({"ALZETTE_ALLOWED_HOSTS": ""}, "ALZETTE_ALLOWED_HOSTS must list"),
         ({"ALZETTE_ALLOWED_HOSTS": "*"}, "ALZETTE_ALLOWED_HOSTS must list"),
         ({"ALZETTE_LEDGER_SIGNING_KEY": ""}, "ALZETTE_LEDGER_SIGNING_KEY or"),
+        ({"ALZETTE_SSO_SIGNING_KEY": ""}, "ALZETTE_SSO_SIGNING_KEY or"),
+        ({"ALZETTE_SSO_PAIRWISE_SECRET": ""}, "ALZETTE_SSO_PAIRWISE_SECRET or"),
         (
             {"ALZETTE_EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"},
             "must send real e-mail",

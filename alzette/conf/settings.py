@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from alzette.conf.env import env_bool, env_choice, env_int, env_list, env_str
 from alzette.core.db import alias_default_to_personal, database_config
 from alzette.core.logging import logging_config
+from alzette.personal.sso.conf import oauth2_provider_settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -302,19 +303,22 @@ ALZETTE_PROCONNECT_DOMAINS = dict(
 )
 
 # --- The platform as OpenID Provider (django-oauth-toolkit, docs/sso.md) -----
-# Every RFC 9700 (OAuth 2.0 Security BCP) behaviour on; plain-http redirect URIs
-# only outside production (loopback clients in development).
-OAUTH2_PROVIDER = {
-    "PKCE_REQUIRED": True,
-    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
-    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
-    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
-    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
-    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
-    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
-    "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
-}
+# RS256 key signing ID tokens (PEM text, or a file holding it) and the secret the
+# pairwise subject identifiers are derived from (never change it). Outside
+# production both are generated into the data directory on first use.
+ALZETTE_SSO_SIGNING_KEY = env_str("ALZETTE_SSO_SIGNING_KEY")
+ALZETTE_SSO_SIGNING_KEY_FILE = env_str("ALZETTE_SSO_SIGNING_KEY_FILE")
+ALZETTE_SSO_PAIRWISE_SECRET = env_str("ALZETTE_SSO_PAIRWISE_SECRET")
+ALZETTE_SSO_PAIRWISE_SECRET_FILE = env_str("ALZETTE_SSO_PAIRWISE_SECRET_FILE")
+# OpenID Connect, PKCE S256 only, pairwise subjects, every RFC 9700 behaviour on,
+# plain-http redirect URIs only outside production: alzette/personal/sso/conf.py.
+OAUTH2_PROVIDER = oauth2_provider_settings(
+    production=PRODUCTION,
+    data_dir=DATA_DIR,
+    signing_key=ALZETTE_SSO_SIGNING_KEY,
+    signing_key_file=ALZETTE_SSO_SIGNING_KEY_FILE,
+    issuer=env_str("ALZETTE_SSO_ISSUER"),
+)
 
 # --- Ledger -----------------------------------------------------------------
 # Ed25519 key signing tree heads: PEM text, or a file holding it. Outside
@@ -364,6 +368,17 @@ def _production_problems() -> list[str]:
         problems.append(
             "ALZETTE_LEDGER_SIGNING_KEY or ALZETTE_LEDGER_SIGNING_KEY_FILE must hold the "
             "ledger's Ed25519 key (alzette ledger keygen prints one)."
+        )
+    if not OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"]:
+        problems.append(
+            "ALZETTE_SSO_SIGNING_KEY or ALZETTE_SSO_SIGNING_KEY_FILE must hold the OpenID "
+            "Provider's RSA key (alzette sso keygen prints one)."
+        )
+    if not (ALZETTE_SSO_PAIRWISE_SECRET or ALZETTE_SSO_PAIRWISE_SECRET_FILE):
+        problems.append(
+            "ALZETTE_SSO_PAIRWISE_SECRET or ALZETTE_SSO_PAIRWISE_SECRET_FILE must hold the "
+            "secret of the pairwise subject identifiers (alzette sso pairwise-secret prints "
+            "one; never change it)."
         )
     if EMAIL_BACKEND.endswith("console.EmailBackend"):
         problems.append("ALZETTE_EMAIL_BACKEND must send real e-mail, not print it.")
