@@ -46,3 +46,35 @@ def page(browser, request) -> Iterator[object]:
     page = context.new_page()
     yield page
     context.close()
+
+
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+@pytest.fixture(scope="session")
+def axe():
+    """axe-core, injected into pages by axe-playwright-python."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe()
+
+
+def wcag_violations(axe, page) -> list[str]:
+    """The WCAG 2.1 A and AA rules the page breaks, one line each (empty when none)."""
+    results = axe.run(page, options=WCAG_21_AA)
+    return [
+        f"{item['id']}: {item['help']} ({len(item['nodes'])} element(s), "
+        f"first: {item['nodes'][0]['html'][:120]})"
+        for item in results.response["violations"]
+    ]
+
+
+def log_in(page, live_server, user, next_path: str = "/") -> None:
+    """Sign in through the real login form, landing on ``next_path``."""
+    from tests.factories import PASSWORD
+
+    page.goto(f"{live_server.url}/accounts/login/?next={next_path}")
+    page.fill("main input[name=login]", user.email)
+    page.fill("main input[name=password]", PASSWORD)
+    with page.expect_navigation(url=live_server.url + next_path):
+        page.press("main input[name=password]", "Enter")

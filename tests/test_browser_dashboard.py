@@ -4,41 +4,20 @@ the layout on phones and desktops, and WCAG 2.1 AA (axe-core)."""
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from alzette.personal.dashboard.models import DashboardLayout
+from tests.browser import log_in, wcag_violations
 from tests.conftest import ALL_DATABASES
-from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)]
 
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 # English pages, so that the assertions read the messages as written in the code.
 PHONE = {"viewport": (375, 740), "locale": "en-GB"}
 DEFAULT_SLUGS = ["territory", "account-security", "ledger-receipts", "connected-services"]
 
 
-@pytest.fixture(scope="module")
-def axe():
-    return Axe()
-
-
-def _violations(axe, page) -> list[str]:
-    results = axe.run(page, options=WCAG_21_AA)
-    return [
-        f"{item['id']}: {item['help']} ({len(item['nodes'])} element(s), "
-        f"first: {item['nodes'][0]['html'][:120]})"
-        for item in results.response["violations"]
-    ]
-
-
 def _log_in(page, live_server, user) -> None:
-    """Through the real login form, landing on the dashboard."""
-    page.goto(live_server.url + "/accounts/login/?next=/dashboard/")
-    page.fill("main input[name=login]", user.email)
-    page.fill("main input[name=password]", PASSWORD)
-    with page.expect_navigation(url=live_server.url + "/dashboard/"):
-        page.press("main input[name=password]", "Enter")
+    log_in(page, live_server, user, "/dashboard/")
 
 
 def _shown(page) -> list[str]:
@@ -186,7 +165,7 @@ def test_dashboard_has_no_wcag_violation(page, live_server, territory, citizen, 
     page.goto(live_server.url + path)
     if path == "/dashboard/":
         page.wait_for_selector("#territory-map[data-communes-drawn='8']")
-    assert _violations(axe, page) == []
+    assert wcag_violations(axe, page) == []
 
 
 @pytest.mark.parametrize("page", [PHONE], indirect=True)
@@ -197,7 +176,7 @@ def test_edit_mode_after_changes_and_refusals_has_no_wcag_violation(
     page.goto(live_server.url + "/dashboard/edit/")
     page.click("#edit-territory form[data-dashboard-action=remove] button")
     page.wait_for_selector("#add-territory")
-    assert _violations(axe, page) == []
+    assert wcag_violations(axe, page) == []
     # Without JavaScript's help: a refused change shows the edit page with the reason.
     page.goto(live_server.url + "/dashboard/edit/")
     page.evaluate(
@@ -208,4 +187,4 @@ def test_edit_mode_after_changes_and_refusals_has_no_wcag_violation(
     with page.expect_navigation():
         page.click("#edit-account-security button[name=direction]")
     assert page.locator("#dashboard-alert .dashboard-error").count() == 1
-    assert _violations(axe, page) == []
+    assert wcag_violations(axe, page) == []

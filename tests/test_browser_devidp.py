@@ -6,14 +6,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from authlib.common.security import generate_token
-from axe_playwright_python.sync_playwright import Axe
 
 from alzette.devidp.clients import FRANCECONNECT, PROCONNECT, demo_client
+from tests.browser import wcag_violations
 from tests.conftest import ALL_DATABASES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)]
-
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
 
 @pytest.fixture(autouse=True)
@@ -36,15 +34,6 @@ def _authorize_url(live_server, provider: str, state: str) -> tuple[str, str]:
     return f"{live_server.url}/dev-idp/{provider}/authorize?{urlencode(params)}", redirect_uri
 
 
-def _violations(page) -> list[str]:
-    results = Axe().run(page, options=WCAG_21_AA)
-    return [
-        f"{item['id']}: {item['help']} ({len(item['nodes'])} element(s), "
-        f"first: {item['nodes'][0]['html'][:120]})"
-        for item in results.response["violations"]
-    ]
-
-
 def test_picking_an_identity_goes_back_to_the_client_with_a_code(page, live_server):
     state = generate_token(40)
     url, redirect_uri = _authorize_url(live_server, FRANCECONNECT, state)
@@ -61,14 +50,14 @@ def test_picking_an_identity_goes_back_to_the_client_with_a_code(page, live_serv
 
 @pytest.mark.parametrize("provider", [FRANCECONNECT, PROCONNECT])
 @pytest.mark.parametrize("page", [{}, {"viewport": (375, 740)}], indirect=True)
-def test_authorize_page_has_no_wcag_violation(page, live_server, provider):
+def test_authorize_page_has_no_wcag_violation(page, live_server, provider, axe):
     url, _redirect_uri = _authorize_url(live_server, provider, generate_token(40))
     page.goto(url)
-    assert _violations(page) == []
+    assert wcag_violations(axe, page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
 
 
-def test_refusal_page_has_no_wcag_violation(page, live_server):
+def test_refusal_page_has_no_wcag_violation(page, live_server, axe):
     page.goto(f"{live_server.url}/dev-idp/franceconnect/authorize?client_id=unknown")
     assert page.locator("h1").count() == 1
-    assert _violations(page) == []
+    assert wcag_violations(axe, page) == []

@@ -7,7 +7,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
 from alzette.ledger import services as ledger
@@ -15,35 +14,15 @@ from alzette.ledger.receipts import verify_receipt
 from alzette.personal.accounts.models import User
 from alzette.personal.mydata import services
 from alzette.personal.mydata.models import AccessorKind
+from tests.browser import log_in, wcag_violations
 from tests.conftest import ALL_DATABASES
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)]
 
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
-
-
-@pytest.fixture(scope="module")
-def axe():
-    return Axe()
-
-
-def _violations(axe, page) -> list[str]:
-    results = axe.run(page, options=WCAG_21_AA)
-    return [
-        f"{item['id']}: {item['help']} ({len(item['nodes'])} element(s), "
-        f"first: {item['nodes'][0]['html'][:120]})"
-        for item in results.response["violations"]
-    ]
-
 
 def _log_in(page, live_server, user) -> None:
-    """Through the real login form, then on to "my data"."""
-    page.goto(live_server.url + "/accounts/login/?next=/my-data/")
-    page.fill("main input[name=login]", user.email)
-    page.fill("main input[name=password]", PASSWORD)
-    with page.expect_navigation(url=live_server.url + "/my-data/"):
-        page.press("main input[name=password]", "Enter")
+    log_in(page, live_server, user, "/my-data/")
 
 
 def _verifies(receipt: dict) -> bool:
@@ -118,7 +97,7 @@ def history(citizen):
 def test_my_data_pages_have_no_wcag_violation(page, live_server, history, axe, path):
     _log_in(page, live_server, history)
     page.goto(live_server.url + path)
-    assert _violations(axe, page) == []
+    assert wcag_violations(axe, page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
 
 
@@ -130,10 +109,10 @@ def test_erase_form_errors_and_goodbye_page_are_accessible(page, live_server, ci
     with page.expect_navigation():
         page.click("main button.mydata-danger")
     assert page.locator("main .errorlist").count() == 2
-    assert _violations(axe, page) == []
+    assert wcag_violations(axe, page) == []
 
     page.fill("main input[name=email]", citizen.email)
     page.fill("main input[name=password]", PASSWORD)
     with page.expect_navigation(url=f"{live_server.url}/my-data/erased/**"):
         page.click("main button.mydata-danger")
-    assert _violations(axe, page) == []
+    assert wcag_violations(axe, page) == []

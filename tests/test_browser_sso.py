@@ -6,9 +6,9 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from alzette.personal.sso.models import Consent
+from tests.browser import wcag_violations
 from tests.conftest import ALL_DATABASES
 from tests.factories import PASSWORD
 from tests.test_sso import (
@@ -24,7 +24,6 @@ SHARED_FIXTURES = (_sso_settings, sso_signing_key)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)]
 
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 GERMAN = {"locale": "de-DE"}
 
 
@@ -33,20 +32,6 @@ def service(live_server):
     """A service whose callback is on the live server (a 404 there, but a page the
     browser can reach: Playwright cannot intercept the redirect to another host)."""
     return register(live_server.url, "Médiathèque du Val")
-
-
-@pytest.fixture(scope="module")
-def axe():
-    return Axe()
-
-
-def _violations(axe, page) -> list[str]:
-    results = axe.run(page, options=WCAG_21_AA)
-    return [
-        f"{item['id']}: {item['help']} ({len(item['nodes'])} element(s), "
-        f"first: {item['nodes'][0]['html'][:120]})"
-        for item in results.response["violations"]
-    ]
 
 
 def _open_consent_screen(page, live_server, user, registration) -> str:
@@ -82,7 +67,7 @@ def test_the_consent_screen_speaks_german_and_allow_goes_back_to_the_service(
     assert scopes.nth(1).inner_text() == "Ihr Vorname und Ihr Nachname"
     assert page.locator("button[name=allow]").inner_text() == "Erlauben"
     assert page.locator("button[name=deny]").inner_text() == "Ablehnen"
-    assert _violations(axe, page) == []
+    assert wcag_violations(axe, page) == []
 
     with page.expect_navigation(url=f"{live_server.url}/oidc/callback?**"):
         page.click("button[name=allow]")
@@ -93,14 +78,14 @@ def test_the_consent_screen_speaks_german_and_allow_goes_back_to_the_service(
     page.goto(live_server.url + "/o/services/")
     assert page.get_attribute("html", "lang") == "de"
     assert page.locator("h1").inner_text() == "Meine verbundenen Dienste"
-    assert _violations(axe, page) == []
+    assert wcag_violations(axe, page) == []
 
 
 @pytest.mark.parametrize("page", [{**GERMAN, "viewport": (375, 740)}], indirect=True)
 def test_the_consent_screen_fits_a_phone(page, live_server, citizen, service, axe):
     _open_consent_screen(page, live_server, citizen, service)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    assert _violations(axe, page) == []
+    assert wcag_violations(axe, page) == []
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.getAttribute('href')") == "#main"
 
