@@ -408,3 +408,15 @@ def test_the_my_data_source_lists_connected_services(service_a):
     assert row["service"] == "Médiathèque du Val" and row["scopes"] == "openid email"
     assert list(sources.data_source().columns) == ["service", "scopes", "given_at"]
     assert sources.connected_services(UserFactory()) == []
+
+
+@DB
+def test_my_data_lists_the_consents_and_links_to_withdrawal(service_a):
+    person = UserFactory()
+    client = Client()
+    client.force_login(person)
+    assert "sso/services" not in client.get("/my-data/").content.decode()
+    services.give_consent(person, service_a.application, ["openid", "email"])
+    page = client.get("/my-data/").content.decode()
+    section = page[page.index('id="consents"') :]
+    assert service_a.application.name in section and "/o/services/" in section

@@ -101,7 +101,14 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "mydata/overview.html",
-        {"categories": _categories(data), "accesses": accesses, "receipts": receipts},
+        {
+            "categories": _categories(data),
+            "accesses": accesses,
+            "receipts": receipts,
+            # Consents are held by the app that asked for them (single sign-on today),
+            # which registers them as a data source; withdrawing happens there too.
+            "consents": data.get("sso_services", []),
+        },
     )
 
 

@@ -1,9 +1,6 @@
-"""What "my data" can show of single sign-on (see DATA_SOURCE below).
+"""What "my data" shows of single sign-on: the consents given to services.
 
-Not registered automatically: register it from the "my data" side, or from
-``SsoConfig.ready``, with::
-
-    register_data_source("sso_services", DATA_SOURCE)
+Registered as the "sso_services" category by ``SsoConfig.ready``.
 """
 
 from __future__ import annotations
