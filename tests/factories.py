@@ -35,3 +35,36 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create and self.requires_second_factor and extracted is not False:
             self.totp_secret = pyotp.random_base32()
             TOTP.activate(self, self.totp_secret)
+
+
+def store_provider(slug: str, kind: str, *, unit_code: str = "", organisation=None):
+    """A service-store provider; ``unit_code`` ties it to an organisational unit."""
+    from alzette.personal.accounts.models import OrganisationalUnit
+    from alzette.personal.store.models import Provider
+
+    return Provider.objects.create(
+        slug=slug,
+        name=slug.replace("-", " ").title(),
+        kind=kind,
+        unit=OrganisationalUnit.objects.get(code=unit_code) if unit_code else None,
+        organisation=organisation,
+    )
+
+
+def store_service(provider, slug: str, *, status: str = "published", communes=(), **fields):
+    """A service of ``provider``; French and English texts; a link unless ``application``."""
+    from alzette.personal.accounts.models import OrganisationalUnit
+    from alzette.personal.store.models import Service
+
+    defaults = {
+        "name": {"fr": f"Service {slug}", "en": f"Service {slug} (en)"},
+        "summary": {"fr": "Résumé en français", "en": "Summary in English"},
+        "description": {"fr": "Description détaillée"},
+        "theme": "mobility",
+        "web_url": f"https://{slug}.example.org/",
+    }
+    service = Service.objects.create(
+        provider=provider, slug=slug, status=status, **{**defaults, **fields}
+    )
+    service.communes.set(OrganisationalUnit.objects.filter(code__in=communes))
+    return service

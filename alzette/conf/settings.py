@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "alzette.personal.mydata",
     "alzette.personal.sso",
     "alzette.personal.dashboard",
+    "alzette.personal.store",
     "oauth2_provider",
     # Territory repository.
     "alzette.territory.geo",
@@ -312,6 +313,8 @@ ALZETTE_SSO_PAIRWISE_SECRET = env_str("ALZETTE_SSO_PAIRWISE_SECRET")
 ALZETTE_SSO_PAIRWISE_SECRET_FILE = env_str("ALZETTE_SSO_PAIRWISE_SECRET_FILE")
 # OpenID Connect, PKCE S256 only, pairwise subjects, every RFC 9700 behaviour on,
 # plain-http redirect URIs only outside production: alzette/personal/sso/conf.py.
+# Named so that migrations can depend on it as a swappable model (DOT reads it too).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = oauth2_provider_settings(
     production=PRODUCTION,
     data_dir=DATA_DIR,

@@ -164,6 +164,11 @@ def ordered_scopes(scopes: Iterable[str]) -> list[str]:
     return [scope for scope in SCOPES if scope in wanted]
 
 
+def scope_items(scopes: Iterable[str]) -> list[tuple[str, Any]]:
+    """(scope, what the person is told it shares), in the order of SCOPES."""
+    return [(scope, SCOPES[scope]) for scope in ordered_scopes(scopes)]
+
+
 def allowed_scopes(application: Any) -> list[str]:
     """The scopes a service may ask for (all of them for a service without a profile yet)."""
     allowed = (

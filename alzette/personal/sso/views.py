@@ -38,10 +38,6 @@ from alzette.personal.sso.conf import SCOPES
 from alzette.personal.sso.models import Consent
 
 
-def _scope_items(scopes: list[str]) -> list[tuple[str, Any]]:
-    return [(scope, SCOPES[scope]) for scope in services.ordered_scopes(scopes)]
-
-
 def _invalid_request() -> str:
     return gettext("This request is not valid. Go back to the service and try again.")
 
@@ -130,7 +126,7 @@ class ConsentView(AuthorizationView):
                 form=self.get_form(),
                 application=application,
                 service=services.service_label(application),
-                scope_items=_scope_items(scopes),
+                scope_items=services.scope_items(scopes),
                 return_host=urlsplit(credentials["redirect_uri"]).hostname,
             )
         )
@@ -273,7 +269,7 @@ def connected_services(request: HttpRequest) -> HttpResponse:
         {
             "consent": consent,
             "service": services.service_label(consent.application),
-            "scope_items": _scope_items(consent.scopes),
+            "scope_items": services.scope_items(consent.scopes),
         }
         for consent in consents
     ]

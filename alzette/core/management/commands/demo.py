@@ -11,6 +11,7 @@ from alzette.core.repositories import DATABASE_ALIASES, LEDGER
 from alzette.ledger import services as ledger
 from alzette.ledger.models import LedgerEntry
 from alzette.personal.accounts.services import ensure_demo_accounts, sync_organisational_units
+from alzette.personal.store.demo import ensure_demo_catalogue
 
 
 class Command(BaseCommand):
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             ("Loading the territory's communes", lambda: call_command("loadterritory")),
             ("Recording the publication in the ledger", self._ledger),
             ("Creating demo accounts", self._accounts),
+            ("Filling the service store", self._store),
         ]
         for number, (label, step) in enumerate(steps, start=1):
             self.stdout.write(self.style.MIGRATE_HEADING(f"[{number}/{len(steps)}] {label}…"))
@@ -64,6 +66,10 @@ class Command(BaseCommand):
             f"  Ledger size {head.tree_size if head else 0}, "
             f"key {ledger.signing_key().key_id[:16]}…"
         )
+
+    def _store(self) -> None:
+        published = ensure_demo_catalogue()
+        self.stdout.write(f"  {published} services published in the store")
 
     def _accounts(self) -> None:
         units = sync_organisational_units()

@@ -1,9 +1,10 @@
-"""Connected services: the third-party services the person lets sign them in (single sign-on).
+"""My services: the services the person activated in the service store, and those
+they let sign them in with their Alzette account (a consent to a single sign-on
+client given on the consent screen, outside the store).
 
-Read from django-oauth-toolkit's tokens (``oauth2_provider``, the platform's
-OpenID Provider): a service is connected while the person holds an unexpired
-access token or an unrevoked refresh token for it. "Since" is the creation date
-of the oldest token the platform still keeps for that service and person.
+Read from the store (``store.services.active_services``), which reads the
+consents (``sso.Consent``) and the store's own activations: a service is listed
+from the moment it is activated until it is deactivated or its consent withdrawn.
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Min
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from alzette.personal.dashboard.widget import Widget
@@ -22,52 +21,31 @@ from alzette.personal.dashboard.widget import Widget
 
 class ConnectedServicesWidget(Widget):
     slug = "connected-services"
-    title = _("Connected services")
-    description = _("The services you let sign you in with your Alzette account, and since when.")
+    title = _("My services")
+    description = _("The services you activated, and since when; find more in the service store.")
     template_name = "dashboard/widgets/connected.html"
 
     def available(self, user: Any) -> bool:
-        return apps.is_installed("oauth2_provider")
+        return apps.is_installed("alzette.personal.store")
 
     def context(self, user: Any, request: HttpRequest) -> dict[str, Any]:
-        try:
-            manage_url = reverse("sso:services")  # the single sign-on app's own page
-        except NoReverseMatch:
-            manage_url = None
-        return {"services": connected_services(user), "manage_url": manage_url}
+        return {
+            "services": connected_services(user),
+            "store_url": reverse("store:index"),
+            "manage_url": reverse("sso:services"),
+        }
 
 
 def connected_services(user: Any) -> list[dict[str, Any]]:
-    """[{"name", "since"}] of the applications ``user`` has authorised, by name."""
-    from oauth2_provider.models import (
-        get_access_token_model,
-        get_application_model,
-        get_refresh_token_model,
-    )
+    """[{"name", "since", "url", "page"}] of what ``user`` activated, by name."""
+    from alzette.personal.store.services import active_services
 
-    access_tokens = get_access_token_model().objects.filter(user=user, application__isnull=False)
-    refresh_tokens = get_refresh_token_model().objects.filter(user=user)
-    now = timezone.now()
-    live = set(
-        access_tokens.filter(expires__gt=now).values_list("application_id", flat=True)
-    ) | set(refresh_tokens.filter(revoked__isnull=True).values_list("application_id", flat=True))
-    if not live:
-        return []
-    since: dict[Any, Any] = {}
-    for tokens in (access_tokens, refresh_tokens):
-        for row in (
-            tokens.filter(application_id__in=live)
-            .order_by()
-            .values("application_id")
-            .annotate(first=Min("created"))
-        ):
-            known = since.get(row["application_id"])
-            since[row["application_id"]] = min(known, row["first"]) if known else row["first"]
-    applications = get_application_model().objects.filter(pk__in=live)
-    return sorted(
-        (
-            {"name": application.name, "since": since.get(application.pk)}
-            for application in applications
-        ),
-        key=lambda service: (service["name"] or "").casefold(),
-    )
+    return [
+        {
+            "name": item.name,
+            "since": item.since,
+            "url": item.url,
+            "page": reverse("store:detail", args=[item.service.slug]) if item.service else "",
+        }
+        for item in active_services(user)
+    ]

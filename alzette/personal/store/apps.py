@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class StoreConfig(AppConfig):
+    name = "alzette.personal.store"
+    label = "store"
+    verbose_name = _("Service store")
+    default_auto_field = "django.db.models.BigAutoField"
