@@ -330,7 +330,7 @@ def test_my_data_shows_and_exports_the_layout(citizen):
         "My territory",
         "My account security",
         "My ledger receipts",
-        "Connected services",
+        "My services",
         "retired-widget",
     ]
     assert list(mydata.DATA_SOURCES["dashboard"].columns) == ["position", "widget", "size"]
@@ -363,44 +363,20 @@ def _access_token(user, application, *, expires_in: timedelta, token: str):
     )
 
 
-def test_connected_services_are_the_live_authorisations_of_the_person(citizen, partner):
-    from oauth2_provider.models import get_refresh_token_model
+def test_connected_services_are_the_consents_of_the_person(citizen, partner):
+    from alzette.personal.sso.services import give_consent, withdraw_consent
 
     assert connected_services(citizen) == []
     bus = _application("Réseau de bus Alzette")
     library = _application("Médiathèque")
-    expired = _application("Ancien portail")
-    revoked = _application("Service révoqué")
-    unnamed = _application("")
-
-    first = _access_token(citizen, bus, expires_in=timedelta(hours=-1), token="bus-old")
-    _access_token(citizen, bus, expires_in=timedelta(hours=1), token="bus-live")
-    _access_token(citizen, expired, expires_in=timedelta(seconds=-1), token="expired")
-    # A refresh token alone keeps the service connected, unless revoked.
-    old = _access_token(citizen, library, expires_in=timedelta(hours=-1), token="library")
-    get_refresh_token_model().objects.create(
-        user=citizen, application=library, token="library-refresh", access_token=old
-    )
-    gone = _access_token(citizen, revoked, expires_in=timedelta(hours=-1), token="revoked")
-    get_refresh_token_model().objects.create(
-        user=citizen,
-        application=revoked,
-        token="revoked-refresh",
-        access_token=gone,
-        revoked=timezone.now(),
-    )
-    _access_token(citizen, unnamed, expires_in=timedelta(hours=1), token="unnamed")
-    # Someone else's authorisation is not the citizen's.
-    _access_token(
-        partner, _application("Outil partenaire"), expires_in=timedelta(hours=1), token="p"
-    )
-
+    give_consent(citizen, bus, ["openid"])
+    consent = give_consent(citizen, library, ["openid", "profile"])
+    give_consent(partner, _application("Outil partenaire"), ["openid"])
     services_ = connected_services(citizen)
-    assert [service["name"] for service in services_] == [
-        "",
-        "Médiathèque",
-        "Réseau de bus Alzette",
-    ]
-    bus_row = services_[2]
-    assert bus_row["since"] == first.created
+    assert [service["name"] for service in services_] == ["Médiathèque", "Réseau de bus Alzette"]
+    assert services_[0]["since"] == consent.created_at
+    # Tokens alone do not make a service connected: the consent does.
+    _access_token(citizen, _application("Ancien portail"), expires_in=timedelta(hours=1), token="t")
+    withdraw_consent(citizen, consent.pk)
+    assert [service["name"] for service in connected_services(citizen)] == ["Réseau de bus Alzette"]
     assert [service["name"] for service in connected_services(partner)] == ["Outil partenaire"]

@@ -156,7 +156,10 @@ class Service(BaseModel):
     """A service in the store."""
 
     slug = models.SlugField(
-        _("short name"), max_length=60, unique=True, validators=[slug_validator]
+        _("short name"),
+        max_length=60,
+        unique=True,
+        validators=[slug_validator, validate_service_slug],
     )
     provider = models.ForeignKey(
         Provider, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="services"
