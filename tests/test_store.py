@@ -306,3 +306,11 @@ def test_bad_logos_are_refused(payload):
 def test_a_bmp_is_readable_but_not_accepted():
     with pytest.raises(ValidationError, match="PNG, JPEG"):
         services.logo_png(_image("BMP", (10, 10)))
+
+
+def test_my_data_lists_the_services_kept_at_hand(citizen, link_service):
+    from alzette.personal.mydata import services as mydata
+
+    services.activate(citizen, link_service)
+    rows = mydata.collect(citizen)["store_services"]
+    assert [(row["service"], row["provider"]) for row in rows] == [("Service dechets", "Ccphva")]
