@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "alzette.personal.sso",
     "alzette.personal.dashboard",
     "alzette.personal.store",
+    "alzette.personal.procedures",
     "oauth2_provider",
     # Territory repository.
     "alzette.territory.geo",

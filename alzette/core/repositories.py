@@ -33,6 +33,7 @@ APP_REPOSITORY: dict[str, str] = {
     "mydata": PERSONAL,
     "sso": PERSONAL,
     "dashboard": PERSONAL,
+    "procedures": PERSONAL,  # citizens' files and their instruction
     "store": PERSONAL,  # service store: its catalogue sits beside the consents that cite it
     "oauth2_provider": PERSONAL,  # django-oauth-toolkit: clients, grants and tokens of persons
     # Alzette apps, territory side.

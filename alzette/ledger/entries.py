@@ -27,6 +27,7 @@ KINDS = frozenset(
         "store_service.withdrawn",
         "procedure.submitted",
         "procedure.decided",
+        "procedure.status_changed",
         "citizen_file.read_by_agent",
         "sharing.granted",
         "sharing.expired",
