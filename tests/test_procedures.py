@@ -236,3 +236,39 @@ def test_batch_actions_check_each_file(citizen, procedures, agent_villerupt):
     result = services.batch(agent_villerupt, [mine.pk], "refuse", "")
     assert result.refused == [mine.reference]
     assert Dossier.objects.get(pk=mine.pk).status == Status.IN_INSTRUCTION
+
+
+def test_the_retention_command_anonymises_and_reports(citizen, procedures, agent_villerupt):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    dossier = _filed(citizen, procedures)
+    services.take(agent_villerupt, dossier.pk)
+    services.decide(agent_villerupt, dossier.pk, "accept", "")
+    out = StringIO()
+    call_command("procedures", "retention", stdout=out)
+    assert out.getvalue().strip() == "0 file(s) anonymised"
+    Dossier.objects.filter(pk=dossier.pk).update(decided_at=timezone.now() - timedelta(days=800))
+    call_command("procedures", "retention", stdout=out)
+    assert f"1 file(s) anonymised: {dossier.reference}" in out.getvalue()
+    assert Dossier.objects.get(pk=dossier.pk).answers == {}
+    call_command("procedures", "statistics", stdout=out)
+    assert '"filed": 1' in out.getvalue() and "Camille" not in out.getvalue()
+
+
+def test_open_files_hold_the_account_erasure_and_drafts_go_with_it(
+    citizen, procedures, agent_villerupt
+):
+    from alzette.personal.mydata.services import ErasureRefused, erase_account
+
+    draft = services.start(citizen, procedures["demande-bac"])
+    dossier = _filed(citizen, procedures)
+    with pytest.raises(ErasureRefused, match=dossier.reference):
+        erase_account(citizen)
+    services.take(agent_villerupt, dossier.pk)
+    services.decide(agent_villerupt, dossier.pk, "refuse", "Complet")
+    erase_account(citizen)
+    assert not Dossier.objects.filter(pk=draft.pk).exists()
+    kept = Dossier.objects.get(pk=dossier.pk)
+    assert kept.user is None and kept.status == Status.REFUSED  # until its retention ends

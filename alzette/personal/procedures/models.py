@@ -178,12 +178,14 @@ class Dossier(BaseModel):
     version = models.ForeignKey(
         ProcedureVersion, verbose_name=_("version"), on_delete=models.PROTECT, related_name="+"
     )
+    # SET_NULL: a decided file outlives its applicant's account until its retention
+    # period ends (see services.retention_hold and services.apply_retention).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("applicant"),
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
         related_name="dossiers",
     )
     reference = models.CharField(_("reference"), max_length=24, unique=True)

@@ -26,6 +26,7 @@ from alzette.ledger import services as ledger
 from alzette.personal.accounts.models import OrganisationalUnit, UnitKind
 from alzette.personal.mydata.services import record_receipt
 from alzette.personal.procedures import schema
+from alzette.personal.procedures.signals import dossier_changed
 from alzette.personal.procedures.models import (
     Dossier,
     DossierEvent,
@@ -368,7 +369,7 @@ def _event(
         receipt = stored.receipt
     else:
         receipt = ledger.record(ledger_kind, acting, ref, payload)[0].as_dict()
-    return DossierEvent.objects.create(
+    event = DossierEvent.objects.create(
         dossier=dossier,
         kind=kind,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
@@ -378,6 +379,11 @@ def _event(
         body=body,
         receipt=receipt,
     )
+    transaction.on_commit(
+        lambda: dossier_changed.send(Dossier, dossier=dossier, event=event, kind=ledger_kind),
+        using=PERSONAL,
+    )
+    return event
 
 
 def _notify_applicant(dossier: Dossier, subject: str) -> None:
@@ -480,6 +486,25 @@ def apply_retention(now: datetime | None = None) -> list[str]:
             dossier.events.update(body="", attachments=[])
         anonymised.append(dossier.reference)
     return anonymised
+
+
+def retention_hold(user: Any) -> str:
+    """Why ``user``'s account cannot be erased yet: files still being instructed (their
+    decision must reach someone). Decided files are kept without the account until
+    their retention ends; drafts go with the account."""
+    open_files = Dossier.objects.filter(
+        user=user, status__in=[Status.SUBMITTED, Status.IN_INSTRUCTION, Status.CORRECTION]
+    ).values_list("reference", flat=True)
+    if not open_files:
+        return ""
+    return _("Files are being instructed: %(references)s. Wait for their decision.") % {
+        "references": ", ".join(open_files)
+    }
+
+
+def forget_drafts(user: Any) -> None:
+    """Drafts are not kept for anyone once their author's account goes."""
+    Dossier.objects.filter(user=user, status=Status.DRAFT).delete()
 
 
 def statistics() -> list[dict[str, Any]]:
