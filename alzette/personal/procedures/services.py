@@ -26,7 +26,6 @@ from alzette.ledger import services as ledger
 from alzette.personal.accounts.models import OrganisationalUnit, UnitKind
 from alzette.personal.mydata.services import record_receipt
 from alzette.personal.procedures import schema
-from alzette.personal.procedures.signals import dossier_changed
 from alzette.personal.procedures.models import (
     Dossier,
     DossierEvent,
@@ -36,6 +35,7 @@ from alzette.personal.procedures.models import (
     ProcedureVersion,
     Status,
 )
+from alzette.personal.procedures.signals import dossier_changed
 
 #: Reference characters: no 0/O, 1/I/L, so a reference read over the phone is unambiguous.
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
