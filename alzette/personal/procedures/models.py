@@ -35,6 +35,15 @@ slug_validator = RegexValidator(
 )
 
 
+#: Path segments of /procedures/ that a procedure's short name cannot take.
+RESERVED_SLUGS = frozenset({"files", "office", "manage"})
+
+
+def validate_procedure_slug(value: str) -> None:
+    if value in RESERVED_SLUGS:
+        raise ValidationError(_("This short name is reserved; choose another."))
+
+
 class Status(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted")
@@ -51,7 +60,10 @@ class Status(models.TextChoices):
 
 class Procedure(BaseModel):
     slug = models.SlugField(
-        _("short name"), max_length=60, unique=True, validators=[slug_validator]
+        _("short name"),
+        max_length=60,
+        unique=True,
+        validators=[slug_validator, validate_procedure_slug],
     )
     title = models.JSONField(_("title"), validators=[validate_translations])
     summary = models.JSONField(_("summary"), validators=[validate_translations])
@@ -116,7 +128,7 @@ class ProcedureVersion(BaseModel):
         Procedure, verbose_name=_("procedure"), on_delete=models.CASCADE, related_name="versions"
     )
     number = models.PositiveIntegerField(_("version"))
-    schema = models.JSONField(_("form"), default=list)
+    schema = models.JSONField(_("form"), default=list, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
