@@ -27,6 +27,8 @@ KINDS = frozenset(
         "store_service.withdrawn",
         "procedure.submitted",
         "procedure.decided",
+        "payment.paid",
+        "payment.failed",
         "citizen_file.read_by_agent",
         "sharing.granted",
         "sharing.expired",
