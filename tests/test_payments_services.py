@@ -14,7 +14,11 @@ from alzette.personal.mydata import services as mydata
 from alzette.personal.mydata.models import StoredReceipt
 from alzette.personal.payments import services
 from alzette.personal.payments.models import Outcome, Payment, PaymentNotification, Status
-from alzette.personal.payments.providers.base import InvalidNotification, PaymentProvider
+from alzette.personal.payments.providers.base import (
+    InvalidNotification,
+    Notification,
+    PaymentProvider,
+)
 from alzette.personal.payments.providers.simulator import SimulatorProvider, sign
 from alzette.personal.payments.registry import UnknownProvider, get_provider
 from alzette.personal.payments.signals import payment_status_changed
@@ -88,6 +92,12 @@ def test_without_a_configured_provider_nothing_is_created(citizen, settings):
 def test_create_payment_refuses_bad_input(citizen, fields):
     with pytest.raises(ValidationError):
         _payment(citizen, **fields)
+    assert not Payment.objects.exists()
+
+
+def test_create_payment_needs_a_payer():
+    with pytest.raises(ValidationError, match="payer"):
+        _payment(None)
     assert not Payment.objects.exists()
 
 
@@ -218,6 +228,49 @@ def test_a_notification_with_another_amount_is_refused_and_logged(citizen, chang
     assert changes == []
     log = payment.notifications.get()
     assert log.outcome == Outcome.REJECTED
+
+
+class WaitingProvider(PaymentProvider):
+    """A service that says "still in progress" (as some do before the final answer)."""
+
+    def checkout_url(self, payment, base_url):
+        return base_url
+
+    def parse_notification(self, data):
+        return Notification(data["status"], data["reference"], dict(data))
+
+
+def test_a_waiting_notification_changes_nothing(citizen, settings, changes):
+    settings.ALZETTE_PAYMENT_PROVIDERS = {"slow": "tests.test_payments_services.WaitingProvider"}
+    payment = _payment(citizen, provider="slow")
+    data = {"reference": payment.provider_reference, "status": "pending"}
+
+    services.apply_notification("slow", data)
+    services.apply_notification("slow", {**data, "status": "paid"})
+
+    with pytest.raises(InvalidNotification, match="already paid"):
+        services.apply_notification("slow", data)  # "in progress" after the payment
+
+    payment.refresh_from_db()
+    assert payment.status == Status.PAID
+    outcomes = list(payment.notifications.values_list("outcome", flat=True))
+    assert outcomes == [Outcome.WAITING, Outcome.APPLIED, Outcome.CONFLICT]
+    assert changes == [(payment.pk, Status.PENDING, Status.PAID)]
+
+
+def test_a_payment_whose_payer_is_gone_is_recorded_by_the_platform(citizen):
+    payment = _payment(citizen)
+    Payment.objects.filter(pk=payment.pk).update(user=None)  # e.g. deleted in the admin
+
+    services.apply_notification("simulator", _notify(payment, "pay"))
+
+    entry = LedgerEntry.objects.order_by("-index").first()
+    assert (entry.kind, entry.actor, entry.object) == (
+        "payment.paid",
+        "system:payments",
+        f"payment:{payment.pk}",
+    )
+    assert not StoredReceipt.objects.exists()
 
 
 def test_a_notification_for_no_payment_is_refused(citizen):

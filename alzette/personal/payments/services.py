@@ -73,6 +73,8 @@ def create_payment(
     Raises ``ValidationError`` for a bad amount, label or URL, ``UnknownProvider``
     for an unregistered provider.
     """
+    if user is None:
+        raise ValidationError("A payment needs a payer.")
     if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
         raise ValidationError("The amount must be a positive number of cents.")
     if not return_url.startswith("/") or return_url.startswith("//"):
@@ -114,10 +116,10 @@ def _decide(backend: PaymentProvider, payment: Payment, notice: Notification) ->
         backend.verify(payment, notice)
     except InvalidNotification as exc:
         return _Decision(Outcome.REJECTED, str(exc))
+    if notice.status == Status.PENDING == payment.status:
+        return _Decision(Outcome.WAITING)
     if notice.status == payment.status:
         return _Decision(Outcome.DUPLICATE)
-    if notice.status == Status.PENDING:
-        return _Decision(Outcome.WAITING)
     if payment.status in FINAL_STATUSES:
         return _Decision(Outcome.CONFLICT, f"The payment is already {payment.status}.")
     return _Decision(Outcome.APPLIED)
@@ -206,7 +208,3 @@ def expire_pending(older_than: timedelta) -> list[Payment]:
         payment_status_changed.send(Payment, payment=payment, previous_status=Status.PENDING)
         expired.append(payment)
     return expired
-
-
-def payments_of(user: Any) -> list[Payment]:
-    return list(Payment.objects.filter(user=user))
