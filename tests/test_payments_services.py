@@ -403,3 +403,20 @@ def test_a_payment_outlives_the_account_without_its_link(citizen):
     assert payment.user is None
     assert (payment.status, payment.amount_cents) == (Status.PAID, 4250)
     assert payment.notifications.count() == 1
+
+
+def test_a_failing_listener_does_not_undo_the_payment(citizen, changes, caplog):
+    def broken(sender, **kwargs):
+        raise RuntimeError("procedures are down")
+
+    payment_status_changed.connect(broken, dispatch_uid="test-broken")
+    try:
+        payment = _payment(citizen)
+        services.apply_notification("simulator", _notify(payment, "pay"))
+    finally:
+        payment_status_changed.disconnect(dispatch_uid="test-broken")
+
+    payment.refresh_from_db()
+    assert payment.status == Status.PAID
+    assert changes == [(payment.pk, Status.PENDING, Status.PAID)]
+    assert "procedures are down" in caplog.text

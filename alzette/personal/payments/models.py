@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxLengthValidator, MinValueValidator
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -109,9 +109,7 @@ class PaymentNotification(BaseModel):
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
     status = models.CharField(_("notified status"), max_length=10, choices=Status.choices)
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
-    detail = models.CharField(
-        _("detail"), max_length=300, blank=True, validators=[MaxLengthValidator(300)]
-    )
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
     raw = models.JSONField(_("raw notification"), default=dict, blank=True)
 
     class Meta:

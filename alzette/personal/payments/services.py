@@ -155,8 +155,18 @@ def apply_notification(provider_key: str, data: Mapping[str, str]) -> Payment:
         logger.warning("Payment %s: notification refused: %s", payment.pk, decision.detail)
         raise InvalidNotification(decision.detail)
     if decision.outcome == Outcome.APPLIED:
-        payment_status_changed.send(Payment, payment=payment, previous_status=previous)
+        _announce(payment, previous)
     return payment
+
+
+def _announce(payment: Payment, previous: str) -> None:
+    """Send ``payment_status_changed``. A failing listener must not turn a recorded
+    payment into an error for the provider (its retry would be a mere repetition and
+    announce nothing): it is logged, and the listener can read ``payment.status``."""
+    results = payment_status_changed.send_robust(Payment, payment=payment, previous_status=previous)
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            logger.error("Payment %s: listener %r failed", payment.pk, receiver, exc_info=result)
 
 
 def _log(
@@ -205,6 +215,6 @@ def expire_pending(older_than: timedelta) -> list[Payment]:
             if payment.status != Status.PENDING:
                 continue
             _change_status(payment, Status.EXPIRED)
-        payment_status_changed.send(Payment, payment=payment, previous_status=Status.PENDING)
+        _announce(payment, Status.PENDING)
         expired.append(payment)
     return expired
