@@ -258,6 +258,18 @@ def test_a_waiting_notification_changes_nothing(citizen, settings, changes):
     assert changes == [(payment.pk, Status.PENDING, Status.PAID)]
 
 
+def test_a_provider_cannot_invent_a_status(citizen, settings):
+    settings.ALZETTE_PAYMENT_PROVIDERS = {"slow": "tests.test_payments_services.WaitingProvider"}
+    payment = _payment(citizen, provider="slow")
+    with pytest.raises(InvalidNotification, match="Unknown status"):
+        services.apply_notification(
+            "slow", {"reference": payment.provider_reference, "status": "refunded"}
+        )
+    payment.refresh_from_db()
+    assert payment.status == Status.PENDING
+    assert not payment.notifications.exists()
+
+
 def test_a_payment_whose_payer_is_gone_is_recorded_by_the_platform(citizen):
     payment = _payment(citizen)
     Payment.objects.filter(pk=payment.pk).update(user=None)  # e.g. deleted in the admin

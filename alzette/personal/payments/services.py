@@ -138,6 +138,8 @@ def apply_notification(provider_key: str, data: Mapping[str, str]) -> Payment:
     except UnknownProvider as exc:
         raise InvalidNotification("Unknown payment provider.") from exc
     notice = backend.parse_notification(data)
+    if notice.status not in Status.values:
+        raise InvalidNotification("Unknown status.")
     with transaction.atomic(using=PERSONAL):
         payment = (
             Payment.objects.select_for_update()
