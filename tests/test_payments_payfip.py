@@ -325,3 +325,30 @@ def test_production_accepts_a_configured_payfip(tmp_path):
     }
     result = run_alzette(tmp_path, "django-check", **env)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_return_page_confirms_a_late_notification(payfip, payment, citizen):
+    payfip.details = _details(payment)
+    client = Client()
+    client.force_login(citizen)
+
+    response = client.post(f"/payments/{payment.pk}/return/", {"idop": IDOP})
+
+    assert response.status_code == 200
+    assert 'data-status="paid"' in response.content.decode()
+    payment.refresh_from_db()
+    assert payment.status == Status.PAID
+    assert payfip.requests[0][2] == {"idOp": IDOP}
+
+
+def test_the_return_page_trusts_nothing_the_browser_says(payfip, payment, citizen):
+    payfip.details = _details(payment, montant="1")
+    client = Client()
+    client.force_login(citizen)
+
+    response = client.get(f"/payments/{payment.pk}/return/", {"idop": IDOP, "resultrans": "P"})
+
+    assert response.status_code == 200
+    assert 'data-status="pending"' in response.content.decode()
+    payment.refresh_from_db()
+    assert payment.status == Status.PENDING

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from uuid import UUID
 
@@ -58,12 +59,21 @@ def _safe_return_url(request: HttpRequest, payment: Payment) -> str:
     return payment.return_url if allowed else reverse("home")
 
 
-@csrf_exempt  # a provider may send the browser back with a POST; nothing is written here
+@csrf_exempt  # a provider may send the browser back with a POST (see below)
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def payment_return(request: HttpRequest, pk: UUID) -> HttpResponse:
     payment = _own_payment(request, pk)
+    data = {**request.GET.dict(), **request.POST.dict()}
+    if payment.status == Status.PENDING and data:
+        # A service may send the browser back with the operation's id (PayFiP's idop):
+        # it is verified exactly like a notification, so a lost or late notification
+        # does not leave the payer looking at "pending". Whatever it says is checked
+        # with the service, so the browser cannot make a payment up.
+        with contextlib.suppress(InvalidNotification):
+            services.apply_notification(payment.provider, data)
+        payment.refresh_from_db()
     return render(
         request,
         "payments/return.html",
