@@ -432,3 +432,17 @@ def test_a_failing_listener_does_not_undo_the_payment(citizen, changes, caplog):
     assert payment.status == Status.PAID
     assert changes == [(payment.pk, Status.PENDING, Status.PAID)]
     assert "procedures are down" in caplog.text
+
+
+def test_the_expirepayments_command(citizen):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    old = _payment(citizen)
+    Payment.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=3))
+    out = StringIO()
+    call_command("expirepayments", "--hours", "2", stdout=out)
+    assert out.getvalue().strip() == "1 payment(s) expired."
+    old.refresh_from_db()
+    assert old.status == Status.EXPIRED
