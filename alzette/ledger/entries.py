@@ -28,6 +28,8 @@ KINDS = frozenset(
         "procedure.submitted",
         "procedure.decided",
         "procedure.status_changed",
+        "payment.paid",
+        "payment.failed",
         "citizen_file.read_by_agent",
         "sharing.granted",
         "sharing.expired",
