@@ -179,6 +179,8 @@ def test_silence_is_acceptance_only_where_the_procedure_says_so(citizen, procedu
     )
     creche = _filed(citizen, procedures)
     later = timezone.now() + timedelta(days=61)
+    assert services.accept_silently(later) == []  # the fee is not paid: never accepted
+    _pay(citizen, canteen)
     assert services.accept_silently(later) == [canteen.reference]
     canteen.refresh_from_db()
     creche.refresh_from_db()
@@ -186,6 +188,14 @@ def test_silence_is_acceptance_only_where_the_procedure_says_so(citizen, procedu
     assert (
         LedgerEntry.objects.filter(kind="procedure.decided", actor="system:procedures").count() == 1
     )
+
+
+def _pay(citizen, dossier):
+    from alzette.personal.payments import services as payments
+    from alzette.personal.payments.providers.simulator import SimulatorProvider
+
+    payment = services.start_payment(citizen, dossier)
+    payments.apply_notification("simulator", SimulatorProvider().notification_data(payment, "pay"))
 
 
 def test_instructors_are_reminded_once_before_the_deadline(citizen, procedures, agent_villerupt):
@@ -272,3 +282,38 @@ def test_open_files_hold_the_account_erasure_and_drafts_go_with_it(
     assert not Dossier.objects.filter(pk=draft.pk).exists()
     kept = Dossier.objects.get(pk=dossier.pk)
     assert kept.user is None and kept.status == Status.REFUSED  # until its retention ends
+
+
+def test_a_fee_is_paid_before_instruction(citizen, procedures, agent_villerupt):
+    from alzette.personal.payments import services as payments
+    from alzette.personal.payments.providers.simulator import SimulatorProvider
+
+    dossier = _filed(
+        citizen,
+        procedures,
+        "inscription-cantine",
+        {
+            **IDENTITY,
+            "pupils": [{"pupil_name": "Léo", "school": "pasteur", "diet": "standard"}],
+            "rules": True,
+        },
+    )
+    assert dossier.awaiting_payment and dossier.get_abilities(citizen)["pay"]
+    assert not dossier.get_abilities(agent_villerupt)["instruct"]
+    with pytest.raises(PermissionDenied):
+        services.take(agent_villerupt, dossier.pk)
+    payment = services.start_payment(citizen, dossier)
+    assert payment.amount_cents == 500 and payment.reference == f"dossier:{dossier.pk}"
+    refused = SimulatorProvider().notification_data(payment, "refuse")
+    payments.apply_notification("simulator", refused)
+    dossier.refresh_from_db()
+    assert dossier.awaiting_payment
+    second = services.start_payment(citizen, dossier)
+    payments.apply_notification("simulator", SimulatorProvider().notification_data(second, "pay"))
+    dossier.refresh_from_db()
+    assert not dossier.awaiting_payment and not dossier.get_abilities(citizen)["pay"]
+    assert list(dossier.events.filter(kind="payment").values_list("to_status", flat=True)) == [
+        "refused",
+        "paid",
+    ]
+    services.take(agent_villerupt, dossier.pk)

@@ -17,6 +17,9 @@ class ProceduresConfig(AppConfig):
 
         register_retention_hold("procedures", "alzette.personal.procedures.services.retention_hold")
         register_data_source("procedures", sources.data_source())
+        from alzette.personal.payments.signals import payment_status_changed
+
+        payment_status_changed.connect(_payment_changed, dispatch_uid="procedures-payments")
         pre_delete.connect(
             _forget_drafts, sender=settings.AUTH_USER_MODEL, dispatch_uid="procedures-drafts"
         )
@@ -26,3 +29,11 @@ def _forget_drafts(sender: object, instance: object, **kwargs: object) -> None:
     from alzette.personal.procedures.services import forget_drafts
 
     forget_drafts(instance)
+
+
+def _payment_changed(
+    sender: object, payment: object, previous_status: str, **kwargs: object
+) -> None:
+    from alzette.personal.procedures.services import payment_changed
+
+    payment_changed(payment, previous_status)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 EDITABLE = frozenset({"draft", "correction_requested"})
 OPEN = frozenset({"submitted", "in_instruction", "correction_requested"})
+FINAL = frozenset({"accepted", "refused", "closed"})
 
 
 def _authenticated(actor: Any) -> bool:
@@ -57,7 +58,8 @@ def dossier_abilities(dossier: Dossier, actor: Any) -> dict[str, bool]:
         "edit": own and status in EDITABLE,
         "submit": own and status in EDITABLE,
         "message": (own or instructor) and status != "draft" and dossier.user_id is not None,
-        "instruct": instructor and status == "submitted",
+        "instruct": instructor and status == "submitted" and not dossier.awaiting_payment,
+        "pay": own and dossier.awaiting_payment and status not in FINAL,
         "request_correction": instructor
         and status == "in_instruction"
         and dossier.user_id is not None,

@@ -235,6 +235,15 @@ class Dossier(BaseModel):
     motive = models.TextField(_("decision motive"), blank=True)
     reminded_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
+    # The fee's latest payment attempt (payments app); the file is instructed once paid.
+    payment = models.ForeignKey(
+        "payments.Payment",
+        verbose_name=_("payment"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("file")
@@ -247,6 +256,13 @@ class Dossier(BaseModel):
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def awaiting_payment(self) -> bool:
+        """A procedure with a fee: filed, but not paid yet (or the payment failed)."""
+        if not self.procedure.fee_cents or self.status == Status.DRAFT or self.user_id is None:
+            return False
+        return self.payment is None or self.payment.status != "paid"
 
     @property
     def awaiting_decision(self) -> bool:
@@ -264,6 +280,7 @@ class EventKind(models.TextChoices):
     MESSAGE = "message", _("Message")
     NOTE = "note", _("Private note")
     ASSIGNMENT = "assignment", _("Assignment")
+    PAYMENT = "payment", _("Payment")
     REMINDER = "reminder", _("Reminder")
 
 
@@ -297,6 +314,14 @@ class DossierEvent(BaseModel):
 
     @property
     def to_status_label(self) -> str:
+        if self.kind == EventKind.PAYMENT:
+            from alzette.personal.payments.models import Status as PaymentStatus
+
+            return (
+                PaymentStatus(self.to_status).label
+                if self.to_status in PaymentStatus.values
+                else ""
+            )
         return Status(self.to_status).label if self.to_status in Status.values else ""
 
     @property

@@ -204,6 +204,44 @@ def submit(actor: Any, dossier_id: Any, answers: Mapping[str, Any]) -> Dossier:
     return dossier
 
 
+# --- Fees -------------------------------------------------------------------------------
+
+
+def start_payment(actor: Any, dossier: Dossier) -> Any:
+    """A new payment attempt for the file's fee (the payments app); the caller sends
+    the payer to ``payments.services.checkout_url``."""
+    from alzette.personal.payments import services as payments
+
+    _require(dossier, actor, "pay")
+    payment = payments.create_payment(
+        dossier.user,
+        dossier.procedure.fee_cents,
+        f"{dossier.procedure.local_title()[:80]} {dossier.reference}",
+        f"dossier:{dossier.pk}",
+        f"/procedures/files/{dossier.pk}/",
+    )
+    dossier.payment = payment
+    dossier.save(update_fields=["payment", "updated_at"])
+    return payment
+
+
+def payment_changed(payment: Any, previous_status: str) -> None:
+    """Write a payment's outcome into its file's history (the ledger has it already)."""
+    if not payment.reference.startswith("dossier:"):
+        return
+    dossier = Dossier.objects.filter(pk=payment.reference.split(":", 1)[1]).first()
+    if dossier is None:
+        return
+    DossierEvent.objects.create(
+        dossier=dossier,
+        kind=EventKind.PAYMENT,
+        from_status=previous_status,
+        to_status=payment.status,
+    )
+    if payment.status == "paid":
+        _notify_applicant(dossier, _("Your payment for file %(reference)s is received."))
+
+
 # --- Instruction ---------------------------------------------------------------------------
 
 
@@ -418,7 +456,11 @@ def accept_silently(now: datetime | None = None) -> list[str]:
     for dossier in late:
         with transaction.atomic(using=PERSONAL):
             locked = Dossier.objects.select_for_update().get(pk=dossier.pk)
-            if locked.status not in (Status.SUBMITTED, Status.IN_INSTRUCTION):
+            # An unpaid file was never complete: silence cannot accept it.
+            if (
+                locked.status not in (Status.SUBMITTED, Status.IN_INSTRUCTION)
+                or locked.awaiting_payment
+            ):
                 continue
             previous = locked.status
             locked.status = Status.ACCEPTED

@@ -11,6 +11,7 @@ urlpatterns = [
     path("files/", views.mine, name="mine"),
     path("files/<uuid:pk>/", views.dossier, name="dossier"),
     path("files/<uuid:pk>/message/", views.message, name="message"),
+    path("files/<uuid:pk>/pay/", views.pay, name="pay"),
     path("office/", views.office, name="office"),
     path("office/batch/", views.batch, name="batch"),
     path("office/<uuid:pk>/", views.office_dossier, name="office_dossier"),

@@ -146,6 +146,20 @@ def _follow(request: HttpRequest, dossier: Dossier) -> HttpResponse:
     )
 
 
+def _checkout(request: HttpRequest, dossier: Dossier) -> HttpResponse:
+    from alzette.personal.payments.services import checkout_url
+
+    payment = services.start_payment(request.user, dossier)
+    return redirect(checkout_url(payment, request.build_absolute_uri("/")))
+
+
+@never_cache
+@login_required
+@require_POST
+def pay(request: HttpRequest, pk: Any) -> HttpResponse:
+    return _checkout(request, _dossier(request, pk, "pay"))
+
+
 @never_cache
 @login_required
 @require_POST
