@@ -29,6 +29,8 @@ def _english():
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 DEFAULT_SLUGS = ["territory", "account-security", "ledger-receipts", "connected-services"]
+#: Offered in "add a widget", not in the default layout.
+OPTIONAL_SLUGS = ["my-procedures"]
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +95,7 @@ def _layout(user) -> list[tuple[str, str]]:
 
 def test_the_registry_lists_the_shipped_widgets_in_order():
     widgets = registry.widgets()
-    assert list(widgets) == DEFAULT_SLUGS
+    assert list(widgets) == [*DEFAULT_SLUGS, *OPTIONAL_SLUGS]
     for widget in widgets.values():
         assert isinstance(widget, Widget)
         assert str(widget.title) and str(widget.description) and widget.template_name
@@ -109,7 +111,7 @@ def test_the_setting_replaces_the_list(settings):
     ]
     assert list(registry.widgets()) == ["account-security", "citizens-only"]
     del settings.ALZETTE_DASHBOARD_WIDGETS
-    assert list(registry.widgets()) == DEFAULT_SLUGS
+    assert list(registry.widgets()) == [*DEFAULT_SLUGS, *OPTIONAL_SLUGS]
 
 
 @pytest.mark.parametrize(
@@ -225,7 +227,7 @@ def test_add_remove_move_resize_reset(settings, citizen):
     assert [
         w.slug
         for w in services.addable(DashboardLayout.objects.get(user=citizen), citizen, widgets)
-    ] == ["ledger-receipts"]
+    ] == ["ledger-receipts", *OPTIONAL_SLUGS]
 
     services.reset(citizen, widgets)
     assert [slug for slug, _ in _layout(citizen)] == DEFAULT_SLUGS

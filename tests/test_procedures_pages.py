@@ -163,3 +163,15 @@ def test_batch_without_an_action_changes_nothing(citizen, procedures, agent_vill
     assert Dossier.objects.get(pk=dossier.pk).status == Status.SUBMITTED
     agent.post("/procedures/office/batch/", {"dossier": [dossier.pk], "action": "take"})
     assert Dossier.objects.get(pk=dossier.pk).status == Status.IN_INSTRUCTION
+
+
+def test_the_dashboard_widget_lists_my_files(citizen, procedures):
+    client = _client(citizen)
+    url = _started(client)
+    client.post(url, {**POST, "action": "submit"})
+    assert client.post("/dashboard/edit/add/", {"widget": "my-procedures"}).status_code == 303
+    html = client.get("/dashboard/", **EN).content.decode()
+    widget = html.split('id="widget-my-procedures"')[1].split("</section>")[0]
+    dossier = Dossier.objects.get(user=citizen)
+    assert dossier.reference in widget and f'href="{url}"' in widget
+    assert 'href="/procedures/"' in widget

@@ -28,6 +28,7 @@ DASHBOARD_WIDGETS: list[str] = [
     "alzette.personal.dashboard.widgets.security.AccountSecurityWidget",
     "alzette.personal.dashboard.widgets.receipts.LedgerReceiptsWidget",
     "alzette.personal.dashboard.widgets.connected.ConnectedServicesWidget",
+    "alzette.personal.procedures.widgets.MyProceduresWidget",
 ]
 
 
