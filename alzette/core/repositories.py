@@ -34,6 +34,7 @@ APP_REPOSITORY: dict[str, str] = {
     "sso": PERSONAL,
     "dashboard": PERSONAL,
     "store": PERSONAL,  # service store: its catalogue sits beside the consents that cite it
+    "files": PERSONAL,  # attachments: what people upload is personal data
     "oauth2_provider": PERSONAL,  # django-oauth-toolkit: clients, grants and tokens of persons
     # Alzette apps, territory side.
     "geo": TERRITORY,
