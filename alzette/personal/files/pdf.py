@@ -129,11 +129,17 @@ def _text(text: str, style: str) -> RLParagraph:
 # --- Blocks to flowables ------------------------------------------------------------------
 
 
+# Tables set their cells' font even around paragraphs: without this, Helvetica,
+# which the PDF would reference without embedding.
+_TABLE_FONT = [("FONTNAME", (0, 0), (-1, -1), SANS)]
+
+
 def _fields(block: Fields) -> Flowable:
     rows = [[_text(label, "label"), _text(value, "cell")] for label, value in block.items]
     table = RLTable(rows, colWidths=[_FRAME_WIDTH * 0.35, _FRAME_WIDTH * 0.65])
     table.setStyle(
         [
+            *_TABLE_FONT,
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("LINEBELOW", (0, 0), (-1, -1), 0.25, _LINE),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
@@ -148,6 +154,7 @@ def _table(block: Table) -> Flowable:
     table = RLTable([header, *rows], repeatRows=1, colWidths=_FRAME_WIDTH / len(block.header))
     table.setStyle(
         [
+            *_TABLE_FONT,
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("GRID", (0, 0), (-1, -1), 0.25, _LINE),
             ("BACKGROUND", (0, 0), (-1, 0), _BOX),
@@ -157,7 +164,10 @@ def _table(block: Table) -> Flowable:
 
 
 def _receipt(block: LedgerReceipt) -> Flowable:
-    link = f"<link href={quoteattr(block.verify_url)}>{escape(block.verify_url)}</link>"
+    link = (
+        f'<link href={quoteattr(block.verify_url)} color="#1a4fa0">'
+        f"<u>{escape(block.verify_url)}</u></link>"
+    )
     content: list[Flowable] = [
         _text(_("Ledger receipt"), "heading"),
         _text(
@@ -181,6 +191,7 @@ def _receipt(block: LedgerReceipt) -> Flowable:
     box = RLTable([[content]], colWidths=[_FRAME_WIDTH])
     box.setStyle(
         [
+            *_TABLE_FONT,
             ("BOX", (0, 0), (-1, -1), 1, _LINE),
             ("BACKGROUND", (0, 0), (-1, -1), _BOX),
             ("LEFTPADDING", (0, 0), (-1, -1), 8),
@@ -242,6 +253,8 @@ def render_pdf(document: Document) -> bytes:
             creator=CREATOR,
             lang=document.language,
             displayDocTitle=True,
+            # Otherwise the canvas starts in Helvetica, a font the PDF would only reference.
+            initialFontName=SANS,
         )
         story: list[Flowable] = [_text(document.title, "title")]
         if document.subtitle:
