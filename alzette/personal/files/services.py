@@ -12,8 +12,9 @@ import hashlib
 import logging
 import tempfile
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import IO, Any
 from urllib.parse import quote
@@ -267,3 +268,41 @@ def file_response_headers(stored: StoredFile) -> dict[str, str]:
         "Cross-Origin-Resource-Policy": "same-origin",
         "Cache-Control": "private, no-store",
     }
+
+
+# --- Orphans ---------------------------------------------------------------------
+
+
+def _walk(storage: Storage, path: str = "") -> Iterator[str]:
+    try:
+        directories, files = storage.listdir(path)
+    except FileNotFoundError:  # nothing uploaded yet
+        return
+    prefix = f"{path}/" if path else ""
+    for name in files:
+        yield prefix + name
+    for directory in directories:
+        yield from _walk(storage, prefix + directory)
+
+
+def purge_orphans(*, older_than: timedelta = timedelta(days=1), dry_run: bool = False) -> list[str]:
+    """Delete the files of the storage that no row refers to; return their names.
+
+    They come from callers whose transaction rolled back after ``store_upload``.
+    Only files older than ``older_than`` go, so that an upload whose row is
+    not committed yet is left alone.
+    """
+    storage = attachments_storage()
+    known = set(StoredFile.objects.values_list("storage_name", flat=True))
+    cutoff = timezone.now() - older_than
+    orphans = [
+        name
+        for name in _walk(storage)
+        if name not in known and storage.get_modified_time(name) < cutoff
+    ]
+    if not dry_run:
+        for name in orphans:
+            storage.delete(name)
+    if orphans:
+        logger.info("%d orphan attachment(s) %s", len(orphans), "found" if dry_run else "deleted")
+    return orphans
