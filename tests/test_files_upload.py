@@ -249,3 +249,22 @@ def test_serve_streams_the_file_with_the_headers(storage_dir):
     assert b"".join(response.streaming_content) == content
     for header, value in services.file_response_headers(stored).items():
         assert response[header] == value
+
+
+def test_my_data_lists_the_person_s_files_without_their_content(storage_dir, citizen):
+    from alzette.personal.mydata.services import collect
+
+    stored = _store(pdf_bytes(), "Reçu.pdf", owner=citizen)
+    _store(pdf_bytes(), "anonymous.pdf")
+
+    rows = collect(citizen)["attachments"]
+
+    assert rows == [
+        {
+            "name": "Reçu.pdf",
+            "content_type": "application/pdf",
+            "size": stored.size,
+            "sha256": stored.sha256,
+            "uploaded_at": stored.created_at,
+        }
+    ]

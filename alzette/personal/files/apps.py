@@ -7,3 +7,9 @@ class FilesConfig(AppConfig):
     label = "files"
     verbose_name = _("Attachments and documents")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from alzette.personal.files import sources
+        from alzette.personal.mydata.services import register_data_source
+
+        register_data_source("attachments", sources.data_source())
