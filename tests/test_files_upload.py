@@ -108,9 +108,9 @@ def test_a_file_exactly_at_the_limit_is_kept(storage_dir):
 
 
 def test_a_declared_size_over_the_limit_is_refused_before_reading():
-    upload = SimpleUploadedFile("big.pdf", pdf_bytes(b"x" * 2_000_000))
+    upload = SimpleUploadedFile("big.pdf", pdf_bytes(b"x" * 2 * 1024 * 1024))
     with translation.override("en"), pytest.raises(FileRejected, match="2 MB at most"):
-        store_upload(upload, "big.pdf", allowed_types=DOCUMENTS, max_bytes=2_000_000)
+        store_upload(upload, "big.pdf", allowed_types=DOCUMENTS, max_bytes=2 * 1024 * 1024)
     assert upload.tell() == 0
 
 

@@ -64,8 +64,12 @@ def attachments_storage() -> Storage:
 # --- Checks ------------------------------------------------------------------
 
 
+_MB = 1024 * 1024  # what file managers and phones call a megabyte, mostly
+
+
 def _too_large(max_bytes: int) -> FileRejected:
-    megabytes = number_format(max_bytes / 1_000_000, decimal_pos=1 if max_bytes % 10**6 else 0)
+    exact = not max_bytes % _MB
+    megabytes = number_format(round(max_bytes / _MB, 1), decimal_pos=0 if exact else 1)
     return FileRejected(
         _("The file is too large: %(size)s MB at most.") % {"size": megabytes},
         code="too_large",
