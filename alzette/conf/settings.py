@@ -60,10 +60,10 @@ INSTALLED_APPS = [
     "alzette.personal.accounts",
     "alzette.personal.identity",
     "alzette.personal.mydata",
+    "alzette.personal.files",
     "alzette.personal.sso",
     "alzette.personal.dashboard",
     "alzette.personal.store",
-    "alzette.personal.files",
     "oauth2_provider",
     # Territory repository.
     "alzette.territory.geo",
