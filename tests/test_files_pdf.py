@@ -8,6 +8,7 @@ import pytest
 from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
 
+from alzette.ledger import services as ledger
 from alzette.personal.files import pdf
 from alzette.personal.files.pdf import (
     Document,
@@ -18,6 +19,7 @@ from alzette.personal.files.pdf import (
     Table,
     render_pdf,
 )
+from tests.conftest import ALL_DATABASES
 
 NAMES = "Élise Müller, Luxembourg, São João, Ëmmer"
 
@@ -147,3 +149,20 @@ def test_long_tables_flow_onto_more_pages_with_their_header_and_the_footer():
 def test_an_unknown_block_is_a_programming_error():
     with pytest.raises(TypeError):
         render_pdf(Document(title="x", blocks=["not a block"]))
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_a_real_ledger_receipt_prints_its_position_size_and_hashes():
+    receipt, _commitment = ledger.record(
+        "procedure.submitted", "system:procedures", "dossier:CRE-2026-7KQ4M2XA", {"n": 1}
+    )
+    block = LedgerReceipt.from_receipt(receipt.as_dict(), "https://alzette.example.org/v")
+
+    assert (block.leaf_index, block.entry_hash) == (receipt.leaf_index, receipt.leaf_hash)
+    assert (block.tree_size, block.root_hash) == (
+        receipt.tree_head.tree_size,
+        receipt.tree_head.root_hash,
+    )
+    text = _text(render_pdf(Document(title="Reçu", blocks=[block])))
+    for value in (str(block.leaf_index), block.root_hash, block.entry_hash, block.verify_url):
+        assert value in text

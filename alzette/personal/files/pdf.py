@@ -11,7 +11,7 @@ docs/files.md.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -76,6 +76,19 @@ class LedgerReceipt:
     root_hash: str
     entry_hash: str
     verify_url: str
+
+    @classmethod
+    def from_receipt(cls, receipt: Mapping[str, Any], verify_url: str) -> LedgerReceipt:
+        """From a ledger receipt as ``alzette.ledger.services.record`` returns it
+        (``receipt.as_dict()``): the entry hash is the receipt's leaf hash."""
+        head = receipt["tree_head"]
+        return cls(
+            leaf_index=receipt["leaf_index"],
+            tree_size=head["tree_size"],
+            root_hash=head["root_hash"],
+            entry_hash=receipt["leaf_hash"],
+            verify_url=verify_url,
+        )
 
 
 Block = Heading | Paragraph | Fields | Table | LedgerReceipt
