@@ -268,3 +268,15 @@ def test_my_data_lists_the_person_s_files_without_their_content(storage_dir, cit
             "uploaded_at": stored.created_at,
         }
     ]
+
+
+def test_verify_notices_bytes_changed_in_the_storage(storage_dir):
+    stored = _store(pdf_bytes(), "a.pdf")
+    (storage_dir / stored.storage_name).write_bytes(pdf_bytes(b"altered"))
+    assert not services.verify_stored(stored)
+
+
+def test_a_name_without_latin_letters_gets_an_ascii_fallback():
+    assert services.content_disposition("日本.pdf") == (
+        "attachment; filename=\"document.pdf\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.pdf"
+    )
