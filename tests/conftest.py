@@ -127,6 +127,16 @@ def administrator():
 
 
 @pytest.fixture
+def procedures(agent_audun, agent_villerupt):
+    """The five demo procedures, with instructor groups for Audun-le-Tiche and Villerupt."""
+    from alzette.personal.procedures.demo import ensure_demo_procedures
+    from alzette.personal.procedures.models import Procedure
+
+    ensure_demo_procedures()
+    return {procedure.slug: procedure for procedure in Procedure.objects.all()}
+
+
+@pytest.fixture
 def territory():
     """The EPCI and its 8 communes, loaded from the reference GeoJSON."""
     load_reference_units()

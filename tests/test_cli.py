@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -21,12 +22,14 @@ def prepared(tmp_path_factory):
 def test_demo_prepares_both_repositories_and_prints_accounts(prepared):
     data_dir, result = prepared
     assert result.returncode == 0, result.stderr
+    steps = re.findall(r"^\[(\d+)/(\d+)\] ", result.stdout, re.MULTILINE)
+    total = len(steps)
+    assert steps == [(str(n), str(total)) for n in range(1, total + 1)] and total >= 8
     for step in (
-        "[1/7]",
-        "[7/7]",
         "Migrating the personal database",
         "Migrating the territory database",
-        "[9/9] ",
+        "Filling the service store",
+        "5 services published in the store",
     ):
         assert step in result.stdout
     for email in (

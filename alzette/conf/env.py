@@ -57,3 +57,14 @@ def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
     return value
+
+
+def env_pairs(name: str, default: dict[str, str] | None = None) -> dict[str, str]:
+    """Return a comma-separated list of ``key=value`` pairs as a dictionary."""
+    pairs = dict(default or {})
+    for item in env_list(name):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(f"{name} must hold key=value pairs, got {item!r}.")
+        pairs[key.strip()] = value.strip()
+    return pairs

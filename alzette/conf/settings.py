@@ -10,13 +10,14 @@ Three modes:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import xstatic.pkg.leaflet as xstatic_leaflet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from alzette.conf.env import env_bool, env_choice, env_int, env_list, env_str
+from alzette.conf.env import env_bool, env_choice, env_int, env_list, env_pairs, env_str
 from alzette.core.db import alias_default_to_personal, database_config
 from alzette.core.logging import logging_config
 from alzette.personal.files.conf import attachments_storage, clamd_url
@@ -64,6 +65,8 @@ INSTALLED_APPS = [
     "alzette.personal.sso",
     "alzette.personal.dashboard",
     "alzette.personal.store",
+    "alzette.personal.procedures",
+    "alzette.personal.payments",
     "oauth2_provider",
     # Territory repository.
     "alzette.territory.geo",
@@ -349,6 +352,29 @@ OAUTH2_PROVIDER = oauth2_provider_settings(
 ALZETTE_LEDGER_SIGNING_KEY = env_str("ALZETTE_LEDGER_SIGNING_KEY")
 ALZETTE_LEDGER_SIGNING_KEY_FILE = env_str("ALZETTE_LEDGER_SIGNING_KEY_FILE")
 
+# --- Payments (docs/payments.md) --------------------------------------------
+# Providers are a registry of dotted paths; the variable adds or overrides entries.
+# The simulator is registered outside production only (and refuses to run in it).
+_PAYMENT_PROVIDERS = {"payfip": "alzette.personal.payments.providers.payfip.PayFiPProvider"}
+if not PRODUCTION:
+    _PAYMENT_PROVIDERS["simulator"] = (
+        "alzette.personal.payments.providers.simulator.SimulatorProvider"
+    )
+ALZETTE_PAYMENT_PROVIDERS = env_pairs("ALZETTE_PAYMENT_PROVIDERS", _PAYMENT_PROVIDERS)
+ALZETTE_PAYMENT_PROVIDER = env_str("ALZETTE_PAYMENT_PROVIDER", "" if PRODUCTION else "simulator")
+# PayFiP (DGFiP), web-service flow: client number (numcli) and mode (saisie T/X/W).
+ALZETTE_PAYFIP_CLIENT_NUMBER = env_str("ALZETTE_PAYFIP_CLIENT_NUMBER")
+ALZETTE_PAYFIP_MODE = env_choice(
+    "ALZETTE_PAYFIP_MODE", ("test", "activation", "production"), "test"
+)
+ALZETTE_PAYFIP_SERVICE_URL = env_str(
+    "ALZETTE_PAYFIP_SERVICE_URL", "https://www.payfip.gouv.fr/tpa/services/securite"
+)
+ALZETTE_PAYFIP_PAYMENT_URL = env_str(
+    "ALZETTE_PAYFIP_PAYMENT_URL", "https://www.payfip.gouv.fr/tpa/paiementws.web"
+)
+ALZETTE_PAYFIP_TIMEOUT = env_int("ALZETTE_PAYFIP_TIMEOUT", 10)
+
 # --- Observability ---------------------------------------------------------
 LOGGING = logging_config(
     env_str("ALZETTE_LOG_LEVEL", "INFO"),
@@ -405,7 +431,21 @@ def _production_problems() -> list[str]:
         )
     if EMAIL_BACKEND.endswith("console.EmailBackend"):
         problems.append("ALZETTE_EMAIL_BACKEND must send real e-mail, not print it.")
-    return problems
+    return problems + _payment_problems()
+
+
+def _payment_problems() -> list[str]:
+    provider = ALZETTE_PAYMENT_PROVIDER
+    if provider == "simulator":
+        return ["ALZETTE_PAYMENT_PROVIDER must not be the payment simulator."]
+    if provider and provider not in ALZETTE_PAYMENT_PROVIDERS:
+        return [f"ALZETTE_PAYMENT_PROVIDER names no registered provider: {provider!r}."]
+    if provider == "payfip" and not re.fullmatch(r"\d{6}", ALZETTE_PAYFIP_CLIENT_NUMBER):
+        return [
+            "ALZETTE_PAYFIP_CLIENT_NUMBER must be the 6-digit PayFiP client number given by "
+            "the DGFiP when ALZETTE_PAYMENT_PROVIDER is payfip."
+        ]
+    return []
 
 
 if PRODUCTION and (_problems := _production_problems()):

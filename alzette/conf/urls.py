@@ -16,6 +16,8 @@ urlpatterns = [
     path("o/", include("alzette.personal.sso.urls")),
     path("dashboard/", include("alzette.personal.dashboard.urls")),
     path("services/", include("alzette.personal.store.urls")),
+    path("procedures/", include("alzette.personal.procedures.urls")),
+    path("payments/", include("alzette.personal.payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -33,8 +33,10 @@ APP_REPOSITORY: dict[str, str] = {
     "mydata": PERSONAL,
     "sso": PERSONAL,
     "dashboard": PERSONAL,
+    "procedures": PERSONAL,  # citizens' files and their instruction
     "store": PERSONAL,  # service store: its catalogue sits beside the consents that cite it
     "files": PERSONAL,  # attachments: what people upload is personal data
+    "payments": PERSONAL,  # payments of persons, kept (unlinked) for the accounts
     "oauth2_provider": PERSONAL,  # django-oauth-toolkit: clients, grants and tokens of persons
     # Alzette apps, territory side.
     "geo": TERRITORY,

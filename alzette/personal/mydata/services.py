@@ -215,14 +215,20 @@ def retention_reasons(user: Any) -> list[str]:
 # --- Writing ---------------------------------------------------------------
 
 
-def record_receipt(user: Any, kind: str, object_ref: str, payload: dict[str, Any]) -> StoredReceipt:
+def record_receipt(
+    user: Any, kind: str, object_ref: str, payload: dict[str, Any], actor: str | None = None
+) -> StoredReceipt:
     """Record a ledger entry with ``user``'s pseudonym as actor; keep receipt and salt.
+
+    ``actor`` names someone else who acted on the person's behalf or about them (an
+    agent's pseudonym deciding on their file, ``system:<component>``): the receipt
+    is still the person's to keep.
 
     Call it last in your transaction, after the checks that may refuse it (the
     ledger commits first, see docs/ledger.md).
     """
     with transaction.atomic(using=PERSONAL):
-        receipt, commitment = ledger.record(kind, user.pseudonym, object_ref, payload)
+        receipt, commitment = ledger.record(kind, actor or user.pseudonym, object_ref, payload)
         return StoredReceipt.objects.create(
             user=user,
             kind=kind,

@@ -113,11 +113,13 @@ class ServiceForm(forms.ModelForm):
                         if widget is forms.Textarea
                         else {"lang": code}
                     ),
-                    initial=(getattr(instance, field) or {}).get(code, "") if instance.pk else "",
+                    initial=(getattr(instance, field) or {}).get(code, "")
+                    if not instance._state.adding
+                    else "",
                 )
                 bound.append(self[key])
             self.language_fields.append((str(label), bound))
-        if instance.pk:
+        if not instance._state.adding:
             self.fields["redirect_uris"].initial = "\n".join(instance.redirect_uris.split())
             self.fields["scopes"].initial = instance.requested_scopes.split()
             if instance.signs_in:

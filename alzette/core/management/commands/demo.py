@@ -11,6 +11,7 @@ from alzette.core.repositories import DATABASE_ALIASES, LEDGER
 from alzette.ledger import services as ledger
 from alzette.ledger.models import LedgerEntry
 from alzette.personal.accounts.services import ensure_demo_accounts, sync_organisational_units
+from alzette.personal.procedures.demo import ensure_demo_procedures
 from alzette.personal.store.demo import ensure_demo_catalogue
 
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
             ("Recording the publication in the ledger", self._ledger),
             ("Creating demo accounts", self._accounts),
             ("Filling the service store", self._store),
+            ("Publishing the demo procedures", self._procedures),
         ]
         for number, (label, step) in enumerate(steps, start=1):
             self.stdout.write(self.style.MIGRATE_HEADING(f"[{number}/{len(steps)}] {label}…"))
@@ -66,6 +68,10 @@ class Command(BaseCommand):
             f"  Ledger size {head.tree_size if head else 0}, "
             f"key {ledger.signing_key().key_id[:16]}…"
         )
+
+    def _procedures(self) -> None:
+        published = ensure_demo_procedures()
+        self.stdout.write(f"  {published} procedures open online")
 
     def _store(self) -> None:
         published = ensure_demo_catalogue()

@@ -1,0 +1,1 @@
+"""Payments of online procedures: one interface, pluggable providers (docs/payments.md)."""

@@ -1,0 +1,572 @@
+"""Online procedures, the domain: filing, instruction, decisions, deadlines, retention.
+
+No HTTP here (the "Domain modules import no HTTP framework" contract covers this
+module): pages, the agents' API and the scheduled commands call these functions.
+Every transition is atomic, checked against ``Dossier.get_abilities`` and recorded
+in the ledger; the applicant keeps the receipts ("my data").
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from alzette.core.repositories import PERSONAL
+from alzette.ledger import services as ledger
+from alzette.personal.accounts.models import OrganisationalUnit, UnitKind
+from alzette.personal.mydata.services import record_receipt
+from alzette.personal.procedures import schema
+from alzette.personal.procedures.models import (
+    Dossier,
+    DossierEvent,
+    EventKind,
+    InstructorGroup,
+    Procedure,
+    ProcedureVersion,
+    Status,
+)
+from alzette.personal.procedures.signals import dossier_changed
+
+#: Reference characters: no 0/O, 1/I/L, so a reference read over the phone is unambiguous.
+_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+SYSTEM = "system:procedures"
+#: Agents are reminded of a file this long before its deadline.
+REMINDER_BEFORE = timedelta(days=3)
+
+
+class AnswersInvalid(Exception):
+    """Answers that cannot be submitted; ``errors`` maps field keys to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(f"{len(errors)} field(s) to correct")
+        self.errors = errors
+
+
+class Conflict(Exception):
+    """The file changed meanwhile (submitted twice, decided by someone else)."""
+
+
+# --- Catalogue -------------------------------------------------------------------
+
+
+def offered() -> QuerySet[Procedure]:
+    """Published procedures that have a published form."""
+    return Procedure.objects.filter(published=True, versions__published_at__isnull=False).distinct()
+
+
+def communes() -> dict[str, str]:
+    return dict(
+        OrganisationalUnit.objects.filter(kind=UnitKind.COMMUNE)
+        .order_by("name")
+        .values_list("code", "name")
+    )
+
+
+def context(dossier: Dossier | None = None) -> schema.Context:
+    """What answer validation needs: the communes, and which stored files a field may cite
+    (files uploaded for this file)."""
+    allowed: set[str] = set()
+    if dossier is not None:
+        allowed = set(schema.file_ids(dossier.version.schema, dossier.answers))
+        allowed |= {str(item) for item in dossier.answers.get("__uploads__", [])}
+    return schema.Context(
+        communes=communes(),
+        file_ok=lambda file_id, _definition: file_id in allowed,
+        today=timezone.localdate(),
+    )
+
+
+# --- Filing --------------------------------------------------------------------------
+
+
+def new_reference(procedure: Procedure) -> str:
+    code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    return f"{procedure.reference_prefix}-{timezone.now().year}-{code}"
+
+
+def prefill(user: Any, fields: list[dict[str, Any]]) -> dict[str, Any]:
+    """Answers pre-filled from the identity FranceConnect certified (and the account)."""
+    if user is None:
+        return {}
+    pivot = _pivot(user)
+    known = {
+        "given_name": getattr(pivot, "given_name", "") or user.first_name,
+        "family_name": getattr(pivot, "family_name", "") or user.last_name,
+        "birthdate": getattr(pivot, "birthdate", ""),
+        "birthplace": getattr(pivot, "birthplace", ""),
+        "gender": getattr(pivot, "gender", ""),
+        "email": user.email,
+    }
+    return {
+        definition["key"]: known[definition["prefill"]]
+        for definition in fields
+        if definition.get("prefill") and known.get(definition["prefill"])
+    }
+
+
+def _pivot(user: Any) -> Any:
+    try:
+        return user.pivot_identity
+    except Exception:
+        return None
+
+
+def start(user: Any, procedure: Procedure) -> Dossier:
+    """A new draft of ``procedure`` for ``user`` (None: an anonymous report)."""
+    version = procedure.current_version
+    if not procedure.published or version is None:
+        raise PermissionDenied(_("This procedure is not open."))
+    if user is None and not procedure.allow_anonymous:
+        raise PermissionDenied(_("Log in to file this procedure."))
+    answers = prefill(user, version.schema) if user is not None else {}
+    return Dossier.objects.create(
+        procedure=procedure,
+        version=version,
+        user=user,
+        reference=new_reference(procedure),
+        answers=answers,
+    )
+
+
+def save_draft(actor: Any, dossier: Dossier, answers: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Keep the valid answers of a draft; return the errors of the others (not saved)."""
+    _require(dossier, actor, "edit", anonymous_ok=True)
+    clean, errors = schema.validate_answers(
+        dossier.version.schema, answers, context(dossier), partial=True
+    )
+    uploads = dossier.answers.get("__uploads__", [])
+    dossier.answers = {**clean, **({"__uploads__": uploads} if uploads else {})}
+    dossier.save(update_fields=["answers", "updated_at"])
+    return errors
+
+
+def _require(dossier: Dossier, actor: Any, ability: str, anonymous_ok: bool = False) -> None:
+    # An anonymous report is edited by whoever holds it in their session (the view checks).
+    if anonymous_ok and dossier.user_id is None and actor is None and dossier.status == "draft":
+        return
+    if not dossier.get_abilities(actor).get(ability):
+        raise PermissionDenied(_("You may not do this with this file."))
+
+
+def _route(dossier: Dossier) -> None:
+    """Commune from the field marked ``routing``; group of that commune, else of the
+    procedure's own unit (the EPCI's group takes every commune)."""
+    code = None
+    for definition in schema.visible(dossier.version.schema, dossier.answers):
+        if definition.get("routing"):
+            value = dossier.answers.get(definition["key"])
+            code = value.get("commune") if isinstance(value, Mapping) else value
+            break
+    dossier.commune = OrganisationalUnit.objects.filter(code=code).first() if code else None
+    groups = InstructorGroup.objects.filter(procedure=dossier.procedure)
+    group = groups.filter(unit=dossier.commune).first() if dossier.commune else None
+    dossier.group = group or groups.filter(unit=dossier.procedure.unit).first()
+
+
+def submit(actor: Any, dossier_id: Any, answers: Mapping[str, Any]) -> Dossier:
+    """Validate every answer and file the dossier (or its correction). Nothing is
+    saved when an answer is wrong (AnswersInvalid) or when it was already filed (Conflict)."""
+    with transaction.atomic(using=PERSONAL):
+        dossier = (
+            Dossier.objects.select_for_update()
+            .select_related("procedure", "version")
+            .get(pk=dossier_id)
+        )
+        if dossier.status not in ("draft", "correction_requested"):
+            raise Conflict(_("This file has already been submitted."))
+        _require(dossier, actor, "submit", anonymous_ok=True)
+        clean, errors = schema.validate_answers(dossier.version.schema, answers, context(dossier))
+        if errors:
+            raise AnswersInvalid(errors)
+        correction = dossier.status == Status.CORRECTION
+        previous = dossier.status
+        dossier.answers = clean
+        dossier.status = Status.SUBMITTED
+        now = timezone.now()
+        if not correction:
+            dossier.submitted_at = now
+            dossier.due_at = now + timedelta(days=dossier.procedure.instruction_days)
+            _route(dossier)
+        dossier.save()
+        kind = "procedure.status_changed" if correction else "procedure.submitted"
+        _event(dossier, EventKind.STATUS, actor, previous, Status.SUBMITTED, "", kind)
+    _notify_applicant(dossier, _("Your file %(reference)s has been received."))
+    return dossier
+
+
+# --- Instruction ---------------------------------------------------------------------------
+
+
+def _transition(
+    actor: Any, dossier_id: Any, ability: str, target: str, body: str = "", kind: str = ""
+) -> Dossier:
+    with transaction.atomic(using=PERSONAL):
+        dossier = (
+            Dossier.objects.select_for_update()
+            .select_related("procedure", "group")
+            .get(pk=dossier_id)
+        )
+        _require(dossier, actor, ability)
+        previous = dossier.status
+        dossier.status = target
+        if target in Status.final():
+            dossier.decided_at = timezone.now()
+            dossier.motive = body
+        if ability == "instruct" and dossier.assignee_id is None:
+            dossier.assignee = actor
+        dossier.save()
+        _event(
+            dossier,
+            EventKind.STATUS,
+            actor,
+            previous,
+            target,
+            body,
+            kind or "procedure.status_changed",
+            from_agent=True,
+        )
+    return dossier
+
+
+def take(agent: Any, dossier_id: Any) -> Dossier:
+    """Start instructing a submitted file (it is assigned to the agent if to no one)."""
+    return _transition(agent, dossier_id, "instruct", Status.IN_INSTRUCTION)
+
+
+def request_correction(agent: Any, dossier_id: Any, message: str) -> Dossier:
+    if not message.strip():
+        raise AnswersInvalid({"message": [_("Tell the applicant what to correct.")]})
+    dossier = _transition(
+        agent, dossier_id, "request_correction", Status.CORRECTION, message.strip()
+    )
+    _notify_applicant(dossier, _("Your file %(reference)s needs a correction."))
+    return dossier
+
+
+DECISIONS = {"accept": Status.ACCEPTED, "refuse": Status.REFUSED, "close": Status.CLOSED}
+
+
+def decide(agent: Any, dossier_id: Any, decision: str, motive: str) -> Dossier:
+    """Accept, refuse or close a file under instruction; a refusal states its motive."""
+    if decision not in DECISIONS:
+        raise AnswersInvalid({"decision": [_("Choose a decision.")]})
+    if decision == "refuse" and not motive.strip():
+        raise AnswersInvalid({"motive": [_("A refusal states its motive.")]})
+    dossier = _transition(
+        agent, dossier_id, "decide", DECISIONS[decision], motive.strip(), "procedure.decided"
+    )
+    _notify_applicant(dossier, _("A decision has been made on your file %(reference)s."))
+    return dossier
+
+
+def assign(agent: Any, dossier_id: Any, assignee: Any) -> Dossier:
+    """Give the file to a member of its instructor group (or to nobody)."""
+    with transaction.atomic(using=PERSONAL):
+        dossier = Dossier.objects.select_for_update().get(pk=dossier_id)
+        _require(dossier, agent, "assign")
+        if assignee is not None and not (
+            dossier.group and dossier.group.members.filter(pk=assignee.pk).exists()
+        ):
+            raise PermissionDenied(_("Assign the file to a member of its instructor group."))
+        dossier.assignee = assignee
+        dossier.save(update_fields=["assignee", "updated_at"])
+        DossierEvent.objects.create(
+            dossier=dossier,
+            kind=EventKind.ASSIGNMENT,
+            actor=agent,
+            from_agent=True,
+            body=assignee.get_full_name() or assignee.email if assignee else "",
+        )
+    return dossier
+
+
+def add_note(agent: Any, dossier: Dossier, text: str) -> DossierEvent:
+    """A private note, for the instructors only."""
+    _require(dossier, agent, "note")
+    if not text.strip():
+        raise AnswersInvalid({"note": [_("Write the note.")]})
+    return DossierEvent.objects.create(
+        dossier=dossier, kind=EventKind.NOTE, actor=agent, from_agent=True, body=text.strip()[:5000]
+    )
+
+
+def post_message(
+    actor: Any, dossier: Dossier, text: str, attachments: Iterable[str] = ()
+) -> DossierEvent:
+    """A message between the applicant and the instructors."""
+    _require(dossier, actor, "message")
+    if not text.strip():
+        raise AnswersInvalid({"message": [_("Write the message.")]})
+    from_agent = actor.pk != dossier.user_id
+    event = DossierEvent.objects.create(
+        dossier=dossier,
+        kind=EventKind.MESSAGE,
+        actor=actor,
+        from_agent=from_agent,
+        body=text.strip()[:5000],
+        attachments=list(attachments),
+    )
+    if from_agent:
+        _notify_applicant(dossier, _("You have a new message about your file %(reference)s."))
+    return event
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    done: list[str]
+    refused: list[str]
+
+
+def batch(agent: Any, dossier_ids: Iterable[Any], action: str, motive: str = "") -> BatchResult:
+    """Apply ``action`` (take, accept, refuse, close) to several files; each is checked
+    on its own and refused ones are listed, never half-done."""
+    done, refused = [], []
+    for dossier_id in dossier_ids:
+        reference = (
+            Dossier.objects.filter(pk=dossier_id).values_list("reference", flat=True).first()
+        )
+        try:
+            if action == "take":
+                take(agent, dossier_id)
+            else:
+                decide(agent, dossier_id, action, motive)
+        except (PermissionDenied, AnswersInvalid, Dossier.DoesNotExist):
+            refused.append(reference or str(dossier_id))
+        else:
+            done.append(reference)
+    return BatchResult(done, refused)
+
+
+# --- Ledger and history ------------------------------------------------------------
+
+
+def _event(
+    dossier: Dossier,
+    kind: str,
+    actor: Any,
+    previous: str,
+    target: str,
+    body: str,
+    ledger_kind: str,
+    from_agent: bool = False,
+) -> DossierEvent:
+    """Write the history line and the ledger entry; the applicant keeps the receipt."""
+    ref = f"dossier:{dossier.pk}"
+    payload = {"reference": dossier.reference, "from": previous, "to": target}
+    acting = actor.pseudonym if getattr(actor, "is_authenticated", False) else SYSTEM
+    if dossier.user is not None:
+        stored = record_receipt(dossier.user, ledger_kind, ref, payload, actor=acting)
+        receipt = stored.receipt
+    else:
+        receipt = ledger.record(ledger_kind, acting, ref, payload)[0].as_dict()
+    event = DossierEvent.objects.create(
+        dossier=dossier,
+        kind=kind,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        from_agent=from_agent,
+        from_status=previous,
+        to_status=target,
+        body=body,
+        receipt=receipt,
+    )
+    transaction.on_commit(
+        lambda: dossier_changed.send(Dossier, dossier=dossier, event=event, kind=ledger_kind),
+        using=PERSONAL,
+    )
+    return event
+
+
+def _notify_applicant(dossier: Dossier, subject: str) -> None:
+    """E-mail the applicant (console backend in the demo); nothing for anonymous files."""
+    if dossier.user is None or not dossier.user.email:
+        return
+    text = subject % {"reference": dossier.reference}
+    body = _("%(subject)s\n\nProcedure: %(procedure)s\nStatus: %(status)s\n") % {
+        "subject": text,
+        "procedure": dossier.procedure.local_title(),
+        "status": dossier.get_status_display(),
+    }
+    transaction.on_commit(
+        lambda: send_mail(text, body, None, [dossier.user.email], fail_silently=True),
+        using=PERSONAL,
+    )
+
+
+# --- Scheduled work ----------------------------------------------------------------------
+
+
+def accept_silently(now: datetime | None = None) -> list[str]:
+    """Accept the open files whose deadline passed, for procedures that say silence is
+    acceptance (French administrative law's "silence vaut acceptation")."""
+    now = now or timezone.now()
+    late = Dossier.objects.filter(
+        procedure__silent_acceptance=True,
+        status__in=[Status.SUBMITTED, Status.IN_INSTRUCTION],
+        due_at__lt=now,
+    )
+    accepted = []
+    for dossier in late:
+        with transaction.atomic(using=PERSONAL):
+            locked = Dossier.objects.select_for_update().get(pk=dossier.pk)
+            if locked.status not in (Status.SUBMITTED, Status.IN_INSTRUCTION):
+                continue
+            previous = locked.status
+            locked.status = Status.ACCEPTED
+            locked.decided_at = now
+            locked.motive = _("Accepted: no decision was made before the deadline.")
+            locked.save()
+            _event(
+                locked,
+                EventKind.STATUS,
+                None,
+                previous,
+                Status.ACCEPTED,
+                locked.motive,
+                "procedure.decided",
+            )
+        _notify_applicant(locked, _("Your file %(reference)s is accepted."))
+        accepted.append(locked.reference)
+    return accepted
+
+
+def remind(now: datetime | None = None) -> int:
+    """E-mail the instructors of open files due within REMINDER_BEFORE, once per file."""
+    now = now or timezone.now()
+    due = Dossier.objects.filter(
+        status__in=[Status.SUBMITTED, Status.IN_INSTRUCTION],
+        due_at__lt=now + REMINDER_BEFORE,
+        reminded_at__isnull=True,
+        group__isnull=False,
+    ).select_related("group", "procedure")
+    count = 0
+    for dossier in due:
+        emails = [member.email for member in dossier.group.members.all() if member.email]
+        subject = _("File %(reference)s is due on %(date)s") % {
+            "reference": dossier.reference,
+            "date": timezone.localtime(dossier.due_at).date().isoformat(),
+        }
+        send_mail(subject, subject, None, emails, fail_silently=True)
+        dossier.reminded_at = now
+        dossier.save(update_fields=["reminded_at", "updated_at"])
+        DossierEvent.objects.create(dossier=dossier, kind=EventKind.REMINDER, body=subject)
+        count += 1
+    return count
+
+
+def apply_retention(now: datetime | None = None) -> list[str]:
+    """Anonymise the decided files kept longer than their procedure's retention: the
+    answers, messages, notes and link to the applicant go; the reference, status and
+    dates stay for the statistics. Returns the references anonymised."""
+    now = now or timezone.now()
+    anonymised = []
+    candidates = Dossier.objects.filter(
+        status__in=list(Status.final()), anonymised_at__isnull=True, decided_at__isnull=False
+    ).select_related("procedure")
+    for dossier in candidates:
+        if dossier.decided_at + timedelta(days=dossier.procedure.retention_days) > now:
+            continue
+        with transaction.atomic(using=PERSONAL):
+            dossier.answers = {}
+            dossier.user = None
+            dossier.assignee = None
+            dossier.motive = ""
+            dossier.anonymised_at = now
+            dossier.save()
+            dossier.events.exclude(kind=EventKind.STATUS).delete()
+            dossier.events.update(body="", attachments=[])
+        anonymised.append(dossier.reference)
+    return anonymised
+
+
+def retention_hold(user: Any) -> str:
+    """Why ``user``'s account cannot be erased yet: files still being instructed (their
+    decision must reach someone). Decided files are kept without the account until
+    their retention ends; drafts go with the account."""
+    open_files = Dossier.objects.filter(
+        user=user, status__in=[Status.SUBMITTED, Status.IN_INSTRUCTION, Status.CORRECTION]
+    ).values_list("reference", flat=True)
+    if not open_files:
+        return ""
+    return _("Files are being instructed: %(references)s. Wait for their decision.") % {
+        "references": ", ".join(open_files)
+    }
+
+
+def forget_drafts(user: Any) -> None:
+    """Drafts are not kept for anyone once their author's account goes."""
+    Dossier.objects.filter(user=user, status=Status.DRAFT).delete()
+
+
+def statistics() -> list[dict[str, Any]]:
+    """Counts and mean instruction delays per procedure, commune and month of filing:
+    the only form in which files may leave for the territory repository (aggregates)."""
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for dossier in Dossier.objects.exclude(status=Status.DRAFT).select_related(
+        "procedure", "commune"
+    ):
+        month = (
+            timezone.localtime(dossier.submitted_at).strftime("%Y-%m")
+            if dossier.submitted_at
+            else ""
+        )
+        key = (dossier.procedure.slug, dossier.commune.code if dossier.commune else "", month)
+        row = rows.setdefault(
+            key,
+            {
+                "procedure": key[0],
+                "commune": key[1],
+                "month": month,
+                "filed": 0,
+                "decided": 0,
+                "accepted": 0,
+                "delay_days_total": 0.0,
+            },
+        )
+        row["filed"] += 1
+        if dossier.decided_at and dossier.submitted_at:
+            row["decided"] += 1
+            row["accepted"] += dossier.status == Status.ACCEPTED
+            row["delay_days_total"] += (
+                dossier.decided_at - dossier.submitted_at
+            ).total_seconds() / 86400
+    result = []
+    for row in rows.values():
+        decided = row.pop("decided")
+        total = row.pop("delay_days_total")
+        row["decided"] = decided
+        row["mean_delay_days"] = round(total / decided, 1) if decided else None
+        result.append(row)
+    return sorted(result, key=lambda row: (row["procedure"], row["commune"], row["month"]))
+
+
+# --- Building procedures -----------------------------------------------------------------
+
+
+def publish_version(
+    actor: Any, procedure: Procedure, fields: list[dict[str, Any]]
+) -> ProcedureVersion:
+    """Publish a new version of the form; files already filed keep theirs."""
+    from alzette.personal.procedures.authz import manages
+
+    if not manages(actor, procedure):
+        raise PermissionDenied(_("You do not manage this procedure."))
+    schema.check_schema(fields)
+    with transaction.atomic(using=PERSONAL):
+        last = procedure.versions.order_by("-number").values_list("number", flat=True).first() or 0
+        return ProcedureVersion.objects.create(
+            procedure=procedure,
+            number=last + 1,
+            schema=fields,
+            published_at=timezone.now(),
+            created_by=actor,
+        )

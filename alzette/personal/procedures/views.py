@@ -1,0 +1,313 @@
+"""Pages of online procedures: citizens file, agents instruct. A thin adapter over
+``procedures.services``; every decision reads ``Dossier.get_abilities``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from alzette.personal.accounts.models import User
+from alzette.personal.procedures import authz, formdata, services
+from alzette.personal.procedures.models import Dossier, EventKind, Procedure, Status
+from alzette.personal.procedures.presenters import field_views
+
+_ANONYMOUS = "procedures_anonymous"
+
+
+def _actor(request: HttpRequest) -> Any:
+    return request.user if request.user.is_authenticated else None
+
+
+def _dossier(request: HttpRequest, pk: Any, ability: str = "view") -> Dossier:
+    """The file if the person may ``ability`` it; 404 when they may not even see it."""
+    dossier = get_object_or_404(
+        Dossier.objects.select_related("procedure", "procedure__unit", "version", "group", "user"),
+        pk=pk,
+    )
+    reporter = dossier.user_id is None and str(dossier.pk) in request.session.get(_ANONYMOUS, [])
+    if reporter and (dossier.status == Status.DRAFT or ability == "view"):
+        return dossier  # the anonymous reporter, in the browser session that started it
+    abilities = dossier.get_abilities(request.user)
+    if not abilities["view"]:
+        raise Http404
+    if not abilities.get(ability):
+        raise PermissionDenied
+    return dossier
+
+
+# --- Citizens ---------------------------------------------------------------------------
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    procedures = sorted(
+        services.offered().select_related("unit"), key=lambda p: p.local_title().casefold()
+    )
+    mine = Dossier.objects.none()
+    if request.user.is_authenticated:
+        mine = Dossier.objects.filter(user=request.user).select_related("procedure")[:5]
+    return render(request, "procedures/index.html", {"procedures": procedures, "mine": mine})
+
+
+@require_POST
+def start(request: HttpRequest, slug: str) -> HttpResponse:
+    procedure = get_object_or_404(Procedure, slug=slug)
+    if not request.user.is_authenticated and not procedure.allow_anonymous:
+        return redirect(f"{reverse('account_login')}?next={reverse('procedures:index')}")
+    dossier = services.start(_actor(request), procedure)
+    if dossier.user_id is None:
+        request.session[_ANONYMOUS] = [*request.session.get(_ANONYMOUS, [])[-19:], str(dossier.pk)]
+    return redirect("procedures:dossier", pk=dossier.pk)
+
+
+@never_cache
+@login_required
+@require_GET
+def mine(request: HttpRequest) -> HttpResponse:
+    dossiers = Dossier.objects.filter(user=request.user).select_related("procedure")
+    return render(request, "procedures/mine.html", {"dossiers": dossiers})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def dossier(request: HttpRequest, pk: Any) -> HttpResponse:
+    found = _dossier(request, pk)
+    editable = found.status in authz.EDITABLE and (
+        found.get_abilities(request.user)["edit"] or found.user_id is None
+    )
+    if editable:
+        return _fill(request, found)
+    return _follow(request, found)
+
+
+def _fill(request: HttpRequest, dossier: Dossier) -> HttpResponse:
+    fields = dossier.version.schema
+    answers, errors, status = dossier.answers, {}, 200
+    if request.method == "POST":
+        answers = formdata.answers_from(fields, request.POST, {})
+        if request.POST.get("action") == "submit":
+            try:
+                services.submit(_actor(request), dossier.pk, answers)
+            except services.AnswersInvalid as exc:
+                errors, status = exc.errors, 400
+            except services.Conflict as exc:
+                messages.error(request, str(exc))
+                return redirect("procedures:dossier", pk=dossier.pk)
+            else:
+                messages.success(
+                    request,
+                    _("Your file is submitted. Keep its reference: %(reference)s.")
+                    % {"reference": dossier.reference},
+                )
+                return redirect("procedures:dossier", pk=dossier.pk)
+        else:
+            errors = services.save_draft(_actor(request), dossier, answers)
+            if not errors:
+                messages.success(request, _("Draft saved."))
+                return redirect("procedures:dossier", pk=dossier.pk)
+            status = 400
+    context = {
+        "dossier": dossier,
+        "fields": field_views(fields, answers, errors, services.communes()),
+        "errors": errors,
+        "correction": _last_correction(dossier),
+    }
+    return render(request, "procedures/fill.html", context, status=status)
+
+
+def _last_correction(dossier: Dossier) -> Any:
+    if dossier.status != Status.CORRECTION:
+        return None
+    return dossier.events.filter(to_status=Status.CORRECTION).order_by("-created_at").first()
+
+
+def _follow(request: HttpRequest, dossier: Dossier) -> HttpResponse:
+    events = dossier.events.exclude(kind=EventKind.NOTE).select_related("actor")
+    return render(
+        request,
+        "procedures/follow.html",
+        {
+            "dossier": dossier,
+            "rows": formdata.rows(dossier.version.schema, dossier.answers),
+            "events": events,
+            "abilities": dossier.get_abilities(request.user),
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def message(request: HttpRequest, pk: Any) -> HttpResponse:
+    found = _dossier(request, pk, "message")
+    try:
+        services.post_message(request.user, found, request.POST.get("message", ""))
+    except services.AnswersInvalid:
+        messages.error(request, _("Write the message."))
+    else:
+        messages.success(request, _("Message sent."))
+    target = "procedures:office_dossier" if authz.is_agent(request.user) else "procedures:dossier"
+    return redirect(target, pk=found.pk)
+
+
+# --- Agents' back office -----------------------------------------------------------------
+
+
+def _visible_to(agent: Any) -> Any:
+    """The files an agent instructs: those of their groups, and unrouted ones of the
+    procedures their unit owns."""
+    from alzette.personal.accounts.authz import unit_scope
+
+    return (
+        Dossier.objects.exclude(status=Status.DRAFT)
+        .filter(
+            Q(group__members=agent)
+            | Q(group__isnull=True, procedure__unit__code__in=unit_scope(agent))
+        )
+        .distinct()
+        .select_related("procedure", "commune", "assignee")
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+def office(request: HttpRequest) -> HttpResponse:
+    if not authz.is_agent(request.user):
+        raise PermissionDenied
+    dossiers = _visible_to(request.user)
+    status = request.GET.get("status", "")
+    procedure = request.GET.get("procedure", "")
+    commune = request.GET.get("commune", "")
+    if status in Status.values:
+        dossiers = dossiers.filter(status=status)
+    if procedure:
+        dossiers = dossiers.filter(procedure__slug=procedure)
+    if commune:
+        dossiers = dossiers.filter(commune__code=commune)
+    if request.GET.get("mine"):
+        dossiers = dossiers.filter(assignee=request.user)
+    page = Paginator(dossiers.order_by("due_at", "submitted_at"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "procedures/office.html",
+        {
+            "page": page,
+            "statuses": [
+                (value, label) for value, label in Status.choices if value != Status.DRAFT
+            ],
+            "procedures": Procedure.objects.filter(
+                pk__in=_visible_to(request.user).values("procedure")
+            ),
+            "communes": services.communes().items(),
+            "filters": {
+                "status": status,
+                "procedure": procedure,
+                "commune": commune,
+                "mine": request.GET.get("mine", ""),
+            },
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+def office_dossier(request: HttpRequest, pk: Any) -> HttpResponse:
+    if not authz.is_agent(request.user):
+        raise PermissionDenied
+    found = _dossier(request, pk)
+    members = found.group.members.all() if found.group else User.objects.none()
+    return render(
+        request,
+        "procedures/office_dossier.html",
+        {
+            "dossier": found,
+            "rows": formdata.rows(found.version.schema, found.answers),
+            "events": found.events.select_related("actor"),
+            "abilities": found.get_abilities(request.user),
+            "members": members,
+            "decisions": [
+                ("accept", _("Accept")),
+                ("refuse", _("Refuse")),
+                ("close", _("Close without follow-up")),
+            ],
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def act(request: HttpRequest, pk: Any) -> HttpResponse:
+    """One instruction step: take, request a correction, decide, assign or note."""
+    if not authz.is_agent(request.user):
+        raise PermissionDenied
+    found = _dossier(request, pk)
+    action = request.POST.get("action", "")
+    text = request.POST.get("text", "")
+    try:
+        _apply(request, found, action, text)
+    except services.AnswersInvalid as exc:
+        for problems in exc.errors.values():
+            for problem in problems:
+                messages.error(request, problem)
+    return redirect("procedures:office_dossier", pk=found.pk)
+
+
+def _apply(request: HttpRequest, dossier: Dossier, action: str, text: str) -> None:
+    agent = request.user
+    if action == "take":
+        services.take(agent, dossier.pk)
+        messages.success(request, _("You are instructing this file."))
+    elif action == "correction":
+        services.request_correction(agent, dossier.pk, text)
+        messages.success(request, _("Correction requested: the applicant is notified."))
+    elif action in services.DECISIONS:
+        services.decide(agent, dossier.pk, action, text)
+        messages.success(request, _("Decision recorded: the applicant is notified."))
+    elif action == "assign":
+        assignee = User.objects.filter(pk=request.POST.get("assignee") or None).first()
+        services.assign(agent, dossier.pk, assignee)
+        messages.success(request, _("Assignment changed."))
+    elif action == "note":
+        services.add_note(agent, dossier, text)
+        messages.success(request, _("Note added."))
+    else:
+        raise services.AnswersInvalid({"action": [_("Unknown action.")]})
+
+
+@never_cache
+@login_required
+@require_POST
+def batch(request: HttpRequest) -> HttpResponse:
+    if not authz.is_agent(request.user):
+        raise PermissionDenied
+    action = request.POST.get("action", "")
+    if action not in ("take", *services.DECISIONS):
+        messages.error(request, _("Choose an action for the selected files."))
+        return redirect("procedures:office")
+    result = services.batch(
+        request.user, request.POST.getlist("dossier"), action, request.POST.get("text", "")
+    )
+    if result.done:
+        messages.success(request, _("Done for %(count)d file(s).") % {"count": len(result.done)})
+    if result.refused:
+        messages.error(
+            request,
+            _("Not possible for: %(references)s.") % {"references": ", ".join(result.refused)},
+        )
+    return redirect("procedures:office")
