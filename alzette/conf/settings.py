@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from alzette.conf.env import env_bool, env_choice, env_int, env_list, env_pairs, env_str
 from alzette.core.db import alias_default_to_personal, database_config
 from alzette.core.logging import logging_config
+from alzette.personal.files.conf import attachments_storage, clamd_url
 from alzette.personal.sso.conf import oauth2_provider_settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "alzette.personal.accounts",
     "alzette.personal.identity",
     "alzette.personal.mydata",
+    "alzette.personal.files",
     "alzette.personal.sso",
     "alzette.personal.dashboard",
     "alzette.personal.store",
@@ -246,11 +248,29 @@ STORAGES = {
         "OPTIONS": {"location": str(DATA_DIR / "media")},
     },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Attachments of procedures (personal data): a directory, or an S3-compatible bucket.
+    "attachments": attachments_storage(
+        data_dir=DATA_DIR,
+        bucket=env_str("ALZETTE_ATTACHMENTS_S3_BUCKET"),
+        endpoint_url=env_str("ALZETTE_ATTACHMENTS_S3_ENDPOINT_URL"),
+        region=env_str("ALZETTE_ATTACHMENTS_S3_REGION"),
+        access_key=env_str("ALZETTE_ATTACHMENTS_S3_ACCESS_KEY"),
+        secret_key=env_str("ALZETTE_ATTACHMENTS_S3_SECRET_KEY"),
+        addressing_style=env_str("ALZETTE_ATTACHMENTS_S3_ADDRESSING_STYLE", "path"),
+    ),
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION  # demo/dev serve without collectstatic
 
 # --- Request limits (bodies above are refused with 413) --------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ALZETTE_MAX_BODY_BYTES", 1_048_576)
+
+# --- Antivirus for attachments (docs/files.md) --------------------------------
+# clamd's INSTREAM command over tcp://host:port or unix:///path. When set and
+# required (the default in production), an upload is refused rather than stored
+# unscanned if clamd does not answer.
+ALZETTE_CLAMD_URL = clamd_url(env_str("ALZETTE_CLAMD_URL"))
+ALZETTE_CLAMD_REQUIRED = env_bool("ALZETTE_CLAMD_REQUIRED", PRODUCTION)
+ALZETTE_CLAMD_TIMEOUT = env_int("ALZETTE_CLAMD_TIMEOUT", 30)
 
 # --- Map of the home page --------------------------------------------------
 # Background tiles are optional: the communes are drawn from our own data, so

@@ -35,6 +35,7 @@ APP_REPOSITORY: dict[str, str] = {
     "dashboard": PERSONAL,
     "procedures": PERSONAL,  # citizens' files and their instruction
     "store": PERSONAL,  # service store: its catalogue sits beside the consents that cite it
+    "files": PERSONAL,  # attachments: what people upload is personal data
     "payments": PERSONAL,  # payments of persons, kept (unlinked) for the accounts
     "oauth2_provider": PERSONAL,  # django-oauth-toolkit: clients, grants and tokens of persons
     # Alzette apps, territory side.
