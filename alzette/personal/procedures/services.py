@@ -204,6 +204,124 @@ def submit(actor: Any, dossier_id: Any, answers: Mapping[str, Any]) -> Dossier:
     return dossier
 
 
+# --- Attachments and documents --------------------------------------------------------
+
+
+def attach(actor: Any, dossier: Dossier, definition: dict[str, Any], upload: Any) -> str:
+    """Keep a file uploaded for a file field of a draft; its stored-file id.
+
+    Raises ``FileRejected`` (a ValidationError, with the reason) for a file the field
+    does not accept: too large, another type, infected."""
+    from alzette.personal.files.services import store_upload
+
+    _require(dossier, actor, "edit", anonymous_ok=True)
+    stored = store_upload(
+        upload,
+        getattr(upload, "name", "") or "file",
+        allowed_types=definition["accept"],
+        max_bytes=int(definition["max_size"]),
+        owner=dossier.user,
+    )
+    uploads = [*dossier.answers.get("__uploads__", []), str(stored.pk)]
+    dossier.answers = {**dossier.answers, "__uploads__": uploads}
+    dossier.save(update_fields=["answers", "updated_at"])
+    return str(stored.pk)
+
+
+def attachment_ids(dossier: Dossier) -> set[str]:
+    """The stored files that belong to the file: its answers' and its messages'."""
+    ids = set(schema.file_ids(dossier.version.schema, dossier.answers))
+    ids |= {str(item) for item in dossier.answers.get("__uploads__", [])}
+    for attachments in dossier.events.values_list("attachments", flat=True):
+        ids |= {str(item) for item in attachments or []}
+    return ids
+
+
+def file_names(ids: Iterable[str]) -> dict[str, str]:
+    from alzette.personal.files.models import StoredFile
+
+    return {
+        str(pk): name
+        for pk, name in StoredFile.objects.filter(pk__in=list(ids)).values_list("pk", "name")
+    }
+
+
+def _delete_attachments(ids: Iterable[str]) -> None:
+    from alzette.personal.files.models import StoredFile
+    from alzette.personal.files.services import delete_stored
+
+    for stored in StoredFile.objects.filter(pk__in=list(ids)):
+        delete_stored(stored)
+
+
+def receipt_document(dossier: Dossier, verify_url: str) -> Any:
+    """The filing receipt (PDF model): the answers and the ledger receipt of the filing."""
+    from alzette.personal.files import pdf
+    from alzette.personal.procedures import formdata
+
+    filed = dossier.events.filter(to_status=Status.SUBMITTED).order_by("created_at").first()
+    names = file_names(attachment_ids(dossier))
+    blocks: list[Any] = [
+        pdf.Fields(
+            [
+                (_("Reference"), dossier.reference),
+                (
+                    _("Filed on"),
+                    timezone.localtime(dossier.submitted_at).strftime("%Y-%m-%d %H:%M"),
+                ),
+                (_("Status"), str(dossier.get_status_display())),
+            ]
+        ),
+        pdf.Heading(_("Your answers")),
+        pdf.Fields(
+            [
+                (label, value)
+                for label, value in formdata.rows(dossier.version.schema, dossier.answers, names)
+                if value
+            ]
+        ),
+    ]
+    if filed is not None and filed.receipt:
+        blocks.append(pdf.LedgerReceipt.from_receipt(filed.receipt, verify_url))
+    return pdf.Document(
+        title=_("Filing receipt"),
+        subtitle=dossier.procedure.local_title(),
+        blocks=blocks,
+        footer=dossier.procedure.unit.name,
+    )
+
+
+def decision_document(dossier: Dossier, verify_url: str) -> Any:
+    """The decision letter (PDF model) from the procedure's template and the motive."""
+    from alzette.core.translated import pick
+    from alzette.personal.files import pdf
+
+    decided = (
+        dossier.events.filter(to_status__in=list(Status.final())).order_by("-created_at").first()
+    )
+    blocks: list[Any] = [
+        pdf.Fields(
+            [
+                (_("Reference"), dossier.reference),
+                (_("Decision"), str(dossier.get_status_display())),
+                (_("Decided on"), timezone.localtime(dossier.decided_at).strftime("%Y-%m-%d")),
+            ]
+        )
+    ]
+    if opening := pick(dossier.procedure.decision_template):
+        blocks.append(pdf.Paragraph(opening))
+    if dossier.motive:
+        blocks.append(pdf.Paragraph(dossier.motive))
+    if decided is not None and decided.receipt:
+        blocks.append(pdf.LedgerReceipt.from_receipt(decided.receipt, verify_url))
+    return pdf.Document(
+        title=_("Decision"),
+        subtitle=dossier.procedure.local_title(),
+        blocks=blocks,
+        footer=dossier.procedure.unit.name,
+    )
+
+
 # --- Fees -------------------------------------------------------------------------------
 
 
@@ -338,22 +456,40 @@ def add_note(agent: Any, dossier: Dossier, text: str) -> DossierEvent:
     )
 
 
+MESSAGE_ATTACHMENT_TYPES = ("application/pdf", "image/jpeg", "image/png", "image/webp")
+MESSAGE_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
 def post_message(
-    actor: Any, dossier: Dossier, text: str, attachments: Iterable[str] = ()
+    actor: Any, dossier: Dossier, text: str, uploads: Iterable[Any] = ()
 ) -> DossierEvent:
-    """A message between the applicant and the instructors."""
+    """A message between the applicant and the instructors, with attachments (PDF or
+    pictures); a refused attachment (FileRejected) sends nothing."""
+    from alzette.personal.files.services import store_upload
+
     _require(dossier, actor, "message")
     if not text.strip():
         raise AnswersInvalid({"message": [_("Write the message.")]})
     from_agent = actor.pk != dossier.user_id
-    event = DossierEvent.objects.create(
-        dossier=dossier,
-        kind=EventKind.MESSAGE,
-        actor=actor,
-        from_agent=from_agent,
-        body=text.strip()[:5000],
-        attachments=list(attachments),
-    )
+    with transaction.atomic(using=PERSONAL):
+        stored = [
+            store_upload(
+                upload,
+                getattr(upload, "name", "") or "file",
+                allowed_types=MESSAGE_ATTACHMENT_TYPES,
+                max_bytes=MESSAGE_ATTACHMENT_BYTES,
+                owner=actor,
+            )
+            for upload in uploads
+        ]
+        event = DossierEvent.objects.create(
+            dossier=dossier,
+            kind=EventKind.MESSAGE,
+            actor=actor,
+            from_agent=from_agent,
+            body=text.strip()[:5000],
+            attachments=[str(item.pk) for item in stored],
+        )
     if from_agent:
         _notify_applicant(dossier, _("You have a new message about your file %(reference)s."))
     return event
@@ -518,6 +654,7 @@ def apply_retention(now: datetime | None = None) -> list[str]:
         if dossier.decided_at + timedelta(days=dossier.procedure.retention_days) > now:
             continue
         with transaction.atomic(using=PERSONAL):
+            _delete_attachments(attachment_ids(dossier))
             dossier.answers = {}
             dossier.user = None
             dossier.assignee = None
@@ -545,8 +682,10 @@ def retention_hold(user: Any) -> str:
 
 
 def forget_drafts(user: Any) -> None:
-    """Drafts are not kept for anyone once their author's account goes."""
-    Dossier.objects.filter(user=user, status=Status.DRAFT).delete()
+    """Drafts are not kept for anyone once their author's account goes (nor their files)."""
+    for draft in Dossier.objects.filter(user=user, status=Status.DRAFT):
+        _delete_attachments(attachment_ids(draft))
+        draft.delete()
 
 
 def statistics() -> list[dict[str, Any]]:

@@ -91,12 +91,37 @@ def dossier(request: HttpRequest, pk: Any) -> HttpResponse:
     return _follow(request, found)
 
 
+def _uploads(
+    request: HttpRequest, dossier: Dossier
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Keep the files uploaded for the shown file fields: (ids by field, errors by field)."""
+    from alzette.personal.files.services import FileRejected
+
+    ids: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = {}
+    for definition in dossier.version.schema:
+        upload = (
+            request.FILES.get(f"f-{definition['key']}") if definition["type"] == "file" else None
+        )
+        if upload is None:
+            continue
+        try:
+            ids[definition["key"]] = [services.attach(_actor(request), dossier, definition, upload)]
+        except FileRejected as exc:
+            errors[definition["key"]] = exc.messages
+    return ids, errors
+
+
 def _fill(request: HttpRequest, dossier: Dossier) -> HttpResponse:
     fields = dossier.version.schema
     answers, errors, status = dossier.answers, {}, 200
     if request.method == "POST":
-        answers = formdata.answers_from(fields, request.POST, {})
-        if request.POST.get("action") == "submit":
+        uploaded, upload_errors = _uploads(request, dossier)
+        answers = formdata.answers_from(fields, request.POST, uploaded)
+        if upload_errors:
+            errors, status = upload_errors, 400
+            services.save_draft(_actor(request), dossier, answers)
+        elif request.POST.get("action") == "submit":
             try:
                 services.submit(_actor(request), dossier.pk, answers)
             except services.AnswersInvalid as exc:
@@ -117,9 +142,10 @@ def _fill(request: HttpRequest, dossier: Dossier) -> HttpResponse:
                 messages.success(request, _("Draft saved."))
                 return redirect("procedures:dossier", pk=dossier.pk)
             status = 400
+    names = services.file_names(services.attachment_ids(dossier))
     context = {
         "dossier": dossier,
-        "fields": field_views(fields, answers, errors, services.communes()),
+        "fields": field_views(fields, answers, errors, services.communes(), file_names=names),
         "errors": errors,
         "correction": _last_correction(dossier),
     }
@@ -134,16 +160,80 @@ def _last_correction(dossier: Dossier) -> Any:
 
 def _follow(request: HttpRequest, dossier: Dossier) -> HttpResponse:
     events = dossier.events.exclude(kind=EventKind.NOTE).select_related("actor")
+    names = services.file_names(services.attachment_ids(dossier))
     return render(
         request,
         "procedures/follow.html",
         {
             "dossier": dossier,
-            "rows": formdata.rows(dossier.version.schema, dossier.answers),
+            "rows": formdata.rows(dossier.version.schema, dossier.answers, names),
             "events": events,
+            "names": names,
+            "attachments": _answer_files(dossier, names),
             "abilities": dossier.get_abilities(request.user),
         },
     )
+
+
+def _answer_files(dossier: Dossier, names: dict[str, str]) -> list[tuple[str, str]]:
+    from alzette.personal.procedures.schema import file_ids
+
+    return [
+        (item, names.get(item, item))
+        for item in sorted(file_ids(dossier.version.schema, dossier.answers))
+    ]
+
+
+@never_cache
+@require_GET
+def attachment(request: HttpRequest, pk: Any, file_id: Any) -> HttpResponse:
+    """An attachment of the file, for its applicant and its instructors only."""
+    from alzette.personal.files.models import StoredFile
+    from alzette.personal.files.views import serve
+
+    found = _dossier(request, pk)
+    if str(file_id) not in services.attachment_ids(found):
+        raise Http404
+    return serve(request, get_object_or_404(StoredFile, pk=file_id))
+
+
+def _verify_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/api/v1/ledger/")
+
+
+@never_cache
+@require_GET
+def receipt_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
+    from alzette.personal.files.pdf import render_pdf
+
+    found = _dossier(request, pk)
+    if found.submitted_at is None:
+        raise Http404
+    return _pdf(
+        render_pdf(services.receipt_document(found, _verify_url(request))),
+        f"{found.reference}-receipt.pdf",
+    )
+
+
+@never_cache
+@require_GET
+def decision_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
+    from alzette.personal.files.pdf import render_pdf
+
+    found = _dossier(request, pk)
+    if found.decided_at is None:
+        raise Http404
+    return _pdf(
+        render_pdf(services.decision_document(found, _verify_url(request))),
+        f"{found.reference}-decision.pdf",
+    )
+
+
+def _pdf(content: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _checkout(request: HttpRequest, dossier: Dossier) -> HttpResponse:
@@ -164,11 +254,20 @@ def pay(request: HttpRequest, pk: Any) -> HttpResponse:
 @login_required
 @require_POST
 def message(request: HttpRequest, pk: Any) -> HttpResponse:
+    from alzette.personal.files.services import FileRejected
+
     found = _dossier(request, pk, "message")
     try:
-        services.post_message(request.user, found, request.POST.get("message", ""))
+        services.post_message(
+            request.user,
+            found,
+            request.POST.get("message", ""),
+            request.FILES.getlist("attachment")[:5],
+        )
     except services.AnswersInvalid:
         messages.error(request, _("Write the message."))
+    except FileRejected as exc:
+        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("Message sent."))
     target = "procedures:office_dossier" if authz.is_agent(request.user) else "procedures:dossier"
@@ -245,12 +344,15 @@ def office_dossier(request: HttpRequest, pk: Any) -> HttpResponse:
         raise PermissionDenied
     found = _dossier(request, pk)
     members = found.group.members.all() if found.group else User.objects.none()
+    names = services.file_names(services.attachment_ids(found))
     return render(
         request,
         "procedures/office_dossier.html",
         {
             "dossier": found,
-            "rows": formdata.rows(found.version.schema, found.answers),
+            "names": names,
+            "attachments": _answer_files(found, names),
+            "rows": formdata.rows(found.version.schema, found.answers, names),
             "events": found.events.select_related("actor"),
             "abilities": found.get_abilities(request.user),
             "members": members,
