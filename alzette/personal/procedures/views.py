@@ -135,6 +135,9 @@ def _fill(request: HttpRequest, dossier: Dossier) -> HttpResponse:
                     _("Your file is submitted. Keep its reference: %(reference)s.")
                     % {"reference": dossier.reference},
                 )
+                dossier.refresh_from_db()
+                if dossier.get_abilities(request.user)["pay"]:
+                    return _checkout(request, dossier)
                 return redirect("procedures:dossier", pk=dossier.pk)
         else:
             errors = services.save_draft(_actor(request), dossier, answers)
