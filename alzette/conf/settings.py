@@ -70,6 +70,9 @@ INSTALLED_APPS = [
     "oauth2_provider",
     # Territory repository.
     "alzette.territory.geo",
+    "alzette.territory.events",
+    # The anonymisation bridge (no models): personal data reaches the territory only here.
+    "alzette.bridge",
     # The ledger, in its own database.
     "alzette.ledger",
     # The API assembly (no models).

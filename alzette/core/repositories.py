@@ -40,6 +40,7 @@ APP_REPOSITORY: dict[str, str] = {
     "oauth2_provider": PERSONAL,  # django-oauth-toolkit: clients, grants and tokens of persons
     # Alzette apps, territory side.
     "geo": TERRITORY,
+    "territory_events": TERRITORY,  # anonymised events and aggregates, from the bridge
     # The ledger (no personal data: pseudonyms and salted commitments only).
     "ledger": LEDGER,
 }
