@@ -27,21 +27,12 @@ from alzette.core.translated import (
     validate_optional_translations,
     validate_translations,
 )
+from alzette.core.validators import ReservedSlugValidator, slug_validator
 from alzette.personal.accounts.models import OrganisationalUnit
 from alzette.personal.procedures.schema import SchemaError, check_schema
 
-slug_validator = RegexValidator(
-    r"^[a-z0-9]+(?:-[a-z0-9]+)*$", _("Lower-case letters, digits and single hyphens only.")
-)
-
-
 #: Path segments of /procedures/ that a procedure's short name cannot take.
 RESERVED_SLUGS = frozenset({"files", "office", "manage"})
-
-
-def validate_procedure_slug(value: str) -> None:
-    if value in RESERVED_SLUGS:
-        raise ValidationError(_("This short name is reserved; choose another."))
 
 
 class Status(models.TextChoices):
@@ -63,7 +54,7 @@ class Procedure(BaseModel):
         _("short name"),
         max_length=60,
         unique=True,
-        validators=[slug_validator, validate_procedure_slug],
+        validators=[slug_validator, ReservedSlugValidator(RESERVED_SLUGS)],
     )
     title = models.JSONField(_("title"), validators=[validate_translations])
     summary = models.JSONField(_("summary"), validators=[validate_translations])

@@ -204,32 +204,25 @@ def _verify_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/api/v1/ledger/")
 
 
-@never_cache
-@require_GET
-def receipt_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
-    from alzette.personal.files.pdf import render_pdf
-
-    found = _dossier(request, pk)
-    if found.submitted_at is None:
-        raise Http404
-    return _pdf(
-        render_pdf(services.receipt_document(found, _verify_url(request))),
-        f"{found.reference}-receipt.pdf",
-    )
+#: The PDF documents of a file: the service building it, and when it exists.
+DOCUMENTS = {
+    "receipt": (services.receipt_document, "submitted_at"),
+    "decision": (services.decision_document, "decided_at"),
+}
 
 
 @never_cache
 @require_GET
-def decision_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
+def document_pdf(request: HttpRequest, pk: Any, document: str) -> HttpResponse:
+    """The filing receipt or the decision, as PDF, with its ledger receipt."""
     from alzette.personal.files.pdf import render_pdf
 
     found = _dossier(request, pk)
-    if found.decided_at is None:
+    build, date_field = DOCUMENTS[document]
+    if getattr(found, date_field) is None:
         raise Http404
-    return _pdf(
-        render_pdf(services.decision_document(found, _verify_url(request))),
-        f"{found.reference}-decision.pdf",
-    )
+    content = render_pdf(build(found, _verify_url(request)))
+    return _pdf(content, f"{found.reference}-{document}.pdf")
 
 
 def _pdf(content: bytes, name: str) -> HttpResponse:

@@ -18,7 +18,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.settings import oauth2_settings
@@ -29,21 +28,11 @@ from alzette.core.translated import (
     validate_optional_translations,
     validate_translations,
 )
+from alzette.core.validators import ReservedSlugValidator, slug_validator
 from alzette.personal.accounts.models import OrganisationalUnit, PartnerOrganisation
-
-slug_validator = RegexValidator(
-    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
-    _("Lower-case letters, digits and single hyphens only."),
-)
-
 
 #: Path segments of /services/ that a service's short name cannot take.
 RESERVED_SLUGS = frozenset({"manage", "moderation", "providers", "logos"})
-
-
-def validate_service_slug(value: str) -> None:
-    if value in RESERVED_SLUGS:
-        raise ValidationError(_("This short name is reserved; choose another."))
 
 
 class ProviderKind(models.TextChoices):
@@ -159,7 +148,7 @@ class Service(BaseModel):
         _("short name"),
         max_length=60,
         unique=True,
-        validators=[slug_validator, validate_service_slug],
+        validators=[slug_validator, ReservedSlugValidator(RESERVED_SLUGS)],
     )
     provider = models.ForeignKey(
         Provider, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="services"
