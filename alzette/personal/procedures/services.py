@@ -368,7 +368,9 @@ def _transition(
 ) -> Dossier:
     with transaction.atomic(using=PERSONAL):
         dossier = (
-            Dossier.objects.select_for_update()
+            # Lock the file's row only: the group is on the nullable side of an outer
+            # join, which PostgreSQL cannot lock.
+            Dossier.objects.select_for_update(of=("self",))
             .select_related("procedure", "group")
             .get(pk=dossier_id)
         )
