@@ -9,6 +9,7 @@ nothing in the storage when it does.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import tempfile
 import uuid
@@ -20,7 +21,6 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.db import transaction
@@ -31,6 +31,8 @@ from django.utils.translation import gettext as _
 from alzette.core.repositories import PERSONAL
 from alzette.personal.files import clamav
 from alzette.personal.files.conf import ATTACHMENTS
+from alzette.personal.files.errors import FileRejected
+from alzette.personal.files.metadata import strip_metadata
 from alzette.personal.files.models import ScanStatus, StoredFile
 from alzette.personal.files.names import ALIASES, SUPPORTED_TYPES, ascii_fallback, safe_name
 
@@ -42,10 +44,6 @@ _READ_CHUNK = 64 * 1024
 #: Uploads larger than this wait on disk rather than in memory while they are checked.
 _SPOOL_IN_MEMORY = 1024 * 1024
 _HASH_CHUNK = 1024 * 1024
-
-
-class FileRejected(ValidationError):
-    """An upload refused; the message is meant for the person who sent the file."""
 
 
 @dataclass
@@ -188,6 +186,19 @@ def _save(received: _Received, **fields: Any) -> StoredFile:
         raise
 
 
+def _without_metadata(received: _Received, content_type: str) -> _Received:
+    """The photo rewritten without EXIF or XMP (``metadata``), hashed again; else as received."""
+    cleaned = strip_metadata(received.buffer, content_type)
+    if cleaned is None:
+        return received
+    return _Received(
+        io.BytesIO(cleaned),
+        len(cleaned),
+        hashlib.sha256(cleaned).hexdigest(),
+        cleaned[:SNIFF_BYTES],
+    )
+
+
 def store_upload(
     upload: IO[bytes],
     original_name: str,
@@ -201,7 +212,9 @@ def store_upload(
     In order: the size while reading (streamed, at most ``max_bytes + 1`` bytes
     read), the type sniffed from the bytes against ``allowed_types`` (keys of
     ``names.SUPPORTED_TYPES``), the antivirus, then the storage and the row. The
-    name is cleaned and its extension made to match the content.
+    name is cleaned and its extension made to match the content. Photos (JPEG,
+    PNG, WebP) are rewritten without their metadata (``metadata.strip_metadata``):
+    the stored size and SHA-256 are those of what is kept.
 
     The file is written before the row; if the row fails, the file is deleted.
     If the caller's own transaction rolls back afterwards, the file stays
@@ -212,8 +225,9 @@ def store_upload(
     with received.buffer:
         content_type = _accepted_type(received.head, allowed)
         scan_status = _scan(received)
+        kept = _without_metadata(received, content_type)
         return _save(
-            received,
+            kept,
             name=safe_name(original_name, content_type),
             content_type=content_type,
             scan_status=scan_status,
