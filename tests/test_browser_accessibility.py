@@ -9,7 +9,13 @@ from tests.conftest import ALL_DATABASES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)]
 
-PAGES = ["/", "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]
+PAGES = [
+    "/",
+    "/accounts/login/",
+    "/accounts/signup/",
+    "/accounts/password/reset/",
+    "/no-such-page/",  # the 404 page
+]
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -102,6 +102,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "alzette.conf.urls"
+CSRF_FAILURE_VIEW = "alzette.web.errors.csrf_failure"
 WSGI_APPLICATION = "alzette.conf.wsgi.application"
 ASGI_APPLICATION = "alzette.conf.asgi.application"
 

@@ -26,5 +26,11 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
 ]
 
+# Pages in the visitor's language; under /api the ApiProblemMiddleware answers first.
+handler400 = "alzette.web.errors.bad_request"
+handler403 = "alzette.web.errors.permission_denied"
+handler404 = "alzette.web.errors.page_not_found"
+handler500 = "alzette.web.errors.server_error"
+
 if settings.ALZETTE_DEV_IDP:
     urlpatterns.append(path("dev-idp/", include("alzette.devidp.urls")))
