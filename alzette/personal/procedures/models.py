@@ -319,3 +319,81 @@ class DossierEvent(BaseModel):
     def private(self) -> bool:
         """Notes are for agents only."""
         return self.kind == EventKind.NOTE
+
+
+# --- Agents' API ----------------------------------------------------------------
+
+
+class AgentToken(BaseModel):
+    """A personal API token of an agent: their programs read the files they instruct.
+
+    Only the SHA-256 of the token is kept; the token is shown once, at creation.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        on_delete=models.CASCADE,
+        related_name="agent_tokens",
+    )
+    name = models.CharField(_("name"), max_length=80)
+    prefix = models.CharField(_("beginning of the token"), max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class WebhookEndpoint(BaseModel):
+    """An address told of every status change of an instructor group's files."""
+
+    group = models.ForeignKey(
+        InstructorGroup,
+        verbose_name=_("instructor group"),
+        on_delete=models.CASCADE,
+        related_name="webhooks",
+    )
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(max_length=64)  # whsec_…, needed in clear to sign
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    active = models.BooleanField(_("active"), default=True)
+    disabled_reason = models.CharField(_("why it was disabled"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(BaseModel):
+    """One message to one endpoint (the outbox), written in the transition's transaction."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    message_id = models.CharField(max_length=40, unique=True)
+    payload = models.TextField()  # the exact JSON body that is signed
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ("-created_at",)

@@ -25,7 +25,7 @@ from alzette.core.repositories import PERSONAL
 from alzette.ledger import services as ledger
 from alzette.personal.accounts.models import OrganisationalUnit, UnitKind
 from alzette.personal.mydata.services import record_receipt
-from alzette.personal.procedures import schema
+from alzette.personal.procedures import schema, webhooks
 from alzette.personal.procedures.models import (
     Dossier,
     DossierEvent,
@@ -555,6 +555,8 @@ def _event(
         body=body,
         receipt=receipt,
     )
+    if previous != target:
+        webhooks.enqueue(dossier, event)  # in this transaction: no change without its message
     transaction.on_commit(
         lambda: dossier_changed.send(Dossier, dossier=dossier, event=event, kind=ledger_kind),
         using=PERSONAL,

@@ -27,6 +27,8 @@ urlpatterns = [
     ),
     path("office/", views.office, name="office"),
     path("office/batch/", views.batch, name="batch"),
+    path("office/tokens/", views.tokens, name="tokens"),
+    path("office/tokens/<uuid:pk>/revoke/", views.revoke_token, name="revoke_token"),
     path("office/<uuid:pk>/", views.office_dossier, name="office_dossier"),
     path("office/<uuid:pk>/act/", views.act, name="act"),
     path("manage/", builder_views.manage, name="manage"),

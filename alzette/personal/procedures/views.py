@@ -9,17 +9,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alzette.personal.accounts.models import User
-from alzette.personal.procedures import authz, formdata, services
-from alzette.personal.procedures.models import Dossier, EventKind, Procedure, Status
+from alzette.personal.procedures import agent_api, authz, formdata, services
+from alzette.personal.procedures.models import AgentToken, Dossier, EventKind, Procedure, Status
 from alzette.personal.procedures.presenters import field_views
 
 _ANONYMOUS = "procedures_anonymous"
@@ -273,29 +274,13 @@ def message(request: HttpRequest, pk: Any) -> HttpResponse:
 # --- Agents' back office -----------------------------------------------------------------
 
 
-def _visible_to(agent: Any) -> Any:
-    """The files an agent instructs: those of their groups, and unrouted ones of the
-    procedures their unit owns."""
-    from alzette.personal.accounts.authz import unit_scope
-
-    return (
-        Dossier.objects.exclude(status=Status.DRAFT)
-        .filter(
-            Q(group__members=agent)
-            | Q(group__isnull=True, procedure__unit__code__in=unit_scope(agent))
-        )
-        .distinct()
-        .select_related("procedure", "commune", "assignee")
-    )
-
-
 @never_cache
 @login_required
 @require_GET
 def office(request: HttpRequest) -> HttpResponse:
     if not authz.is_agent(request.user):
         raise PermissionDenied
-    dossiers = _visible_to(request.user)
+    dossiers = agent_api.files_instructed_by(request.user)
     status = request.GET.get("status", "")
     procedure = request.GET.get("procedure", "")
     commune = request.GET.get("commune", "")
@@ -319,7 +304,7 @@ def office(request: HttpRequest) -> HttpResponse:
                 (value, label) for value, label in Status.choices if value != Status.DRAFT
             ],
             "procedures": Procedure.objects.filter(
-                pk__in=_visible_to(request.user).values("procedure")
+                pk__in=agent_api.files_instructed_by(request.user).values("procedure")
             ),
             "communes": services.communes().items(),
             "filters": {
@@ -339,6 +324,7 @@ def office_dossier(request: HttpRequest, pk: Any) -> HttpResponse:
     if not authz.is_agent(request.user):
         raise PermissionDenied
     found = _dossier(request, pk)
+    agent_api.note_access(request.user, found, gettext_noop("File read in the back office"))
     members = found.group.members.all() if found.group else User.objects.none()
     names = services.file_names(services.attachment_ids(found))
     return render(
@@ -423,3 +409,48 @@ def batch(request: HttpRequest) -> HttpResponse:
             _("Not possible for: %(references)s.") % {"references": ", ".join(result.refused)},
         )
     return redirect("procedures:office")
+
+
+# --- Agents' API tokens ----------------------------------------------------------
+
+
+def _tokens_page(request: HttpRequest, status: int = 200, **extra: Any) -> HttpResponse:
+    context = {
+        "tokens": request.user.agent_tokens.all(),
+        "now": timezone.now(),
+        "max_days": agent_api.MAX_TOKEN_DAYS,
+        **extra,
+    }
+    return render(request, "procedures/tokens.html", context, status=status)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    """An agent's API tokens: the list, and a new one shown once after creation."""
+    if not authz.is_agent(request.user):
+        raise PermissionDenied
+    if request.method == "GET":
+        return _tokens_page(request)
+    name = request.POST.get("name", "")
+    try:
+        days = int(request.POST.get("days", ""))
+        _token, clear = agent_api.create_token(request.user, name, days)
+    except ValueError:
+        error = _("Give the token a name (80 characters at most) and a life of 1 to %(max)d days.")
+        return _tokens_page(request, 400, error=error % {"max": agent_api.MAX_TOKEN_DAYS})
+    return _tokens_page(request, created=clear)
+
+
+@login_required
+@require_POST
+def revoke_token(request: HttpRequest, pk: Any) -> HttpResponse:
+    if not authz.is_agent(request.user):
+        raise PermissionDenied
+    try:
+        token = agent_api.revoke_token(request.user, pk)
+    except AgentToken.DoesNotExist as exc:
+        raise Http404 from exc
+    messages.success(request, _("The token “%(name)s” is revoked.") % {"name": token.name})
+    return redirect("procedures:tokens")

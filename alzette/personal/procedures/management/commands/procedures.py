@@ -3,6 +3,7 @@
 alzette procedures deadlines   silent acceptances, then reminders to instructors
 alzette procedures retention   anonymise decided files past their retention period
 alzette procedures statistics  print the aggregates (JSON) that may reach the territory
+alzette procedures webhooks    send the webhook messages that are due (run every minute)
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from alzette.personal.procedures import services
+from alzette.personal.procedures import services, webhooks
 
 
 class Command(BaseCommand):
-    help = "Scheduled work of online procedures: deadlines, retention, statistics."
+    help = "Scheduled work of online procedures: deadlines, retention, statistics, webhooks."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("task", choices=["deadlines", "retention", "statistics"])
+        parser.add_argument("task", choices=["deadlines", "retention", "statistics", "webhooks"])
 
     def handle(self, *args: Any, **options: Any) -> None:
         task = options["task"]
@@ -36,5 +37,8 @@ class Command(BaseCommand):
                 f"{len(anonymised)} file(s) anonymised"
                 f"{': ' + ', '.join(anonymised) if anonymised else ''}"
             )
+        elif task == "webhooks":
+            delivered, failed = webhooks.deliver_due()
+            self.stdout.write(f"{delivered} webhook message(s) delivered, {failed} to retry")
         else:
             self.stdout.write(json.dumps(services.statistics(), indent=2))
