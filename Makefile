@@ -73,6 +73,7 @@ licences: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/spatial_locate.py
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/procedures_export.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -130,7 +130,7 @@ def test_one_file_in_detail_is_logged_for_the_applicant(files, agent_villerupt, 
     assert Client().get(f"{API}/files/not-a-uuid", **auth).status_code == 422
 
 
-def test_the_csv_export_streams_every_answer_and_defuses_formulas(files, agent_villerupt):
+def test_the_csv_export_streams_every_answer_and_defuses_formulas(files, agent_villerupt, citizen):
     villerupt, _audun = files
     response = Client().get(f"{API}/files/export.csv", **_bearer(agent_villerupt))
 
@@ -141,6 +141,9 @@ def test_the_csv_export_streams_every_answer_and_defuses_formulas(files, agent_v
     assert rows[0][:3] == ["reference", "procedure", "status"]
     assert len(rows) == 2 and rows[1][0] == villerupt.reference
     assert "'=HYPERLINK(1)" in rows[1] and "=HYPERLINK(1)" not in rows[1]
+    exported = DataAccess.objects.get(user=citizen)
+    assert exported.purpose == "File exported through the agents' API"
+    assert exported.accessor_label == "Villerupt" and "@" not in exported.accessor_label
 
 
 def test_the_zip_export_holds_the_csv_and_the_attachments(

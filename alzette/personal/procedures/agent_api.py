@@ -14,7 +14,7 @@ import hashlib
 import io
 import secrets
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,19 +23,22 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from alzette.core.translated import pick
 from alzette.personal.accounts.authz import unit_scope
+from alzette.personal.accounts.models import User
 from alzette.personal.files.models import StoredFile
 from alzette.personal.files.services import open_stored
 from alzette.personal.mydata.models import AccessorKind
-from alzette.personal.mydata.services import log_access
-from alzette.personal.procedures import authz, formdata, services
-from alzette.personal.procedures.models import AgentToken, Dossier, Status
+from alzette.personal.mydata.services import log_access, log_accesses
+from alzette.personal.procedures import authz, formdata, schema, services
+from alzette.personal.procedures.models import AgentToken, Dossier, ProcedureVersion, Status
 
 TOKEN_PREFIX = "alz_"  # noqa: S105 (a marker that tells tokens apart, not a secret)
 MAX_TOKEN_DAYS = 366
 #: Cells a spreadsheet would run as a formula (OWASP's CSV injection list).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ZIP_CHUNK = 64 * 1024
+_CHUNK = 500  # files read, and access-log lines written, at a time
 
 
 class NotAllowed(Exception):
@@ -140,12 +143,15 @@ def filtered(agent: Any, criteria: FileFilter) -> QuerySet[Dossier]:
     return files.order_by("submitted_at", "reference")
 
 
+def _accessor(agent: Any) -> str:
+    return agent.unit.name if getattr(agent, "unit", None) else "Agent"
+
+
 def note_access(agent: Any, dossier: Dossier, purpose: str) -> None:
     """Write the read in the applicant's access log (anonymous files have no one to tell)."""
     if dossier.user_id is None:
         return
-    label = agent.unit.name if getattr(agent, "unit", None) else "Agent"
-    log_access(dossier.user, AccessorKind.AGENT, label, "procedures", purpose)
+    log_access(dossier.user, AccessorKind.AGENT, _accessor(agent), "procedures", purpose)
 
 
 def detail(agent: Any, dossier_id: Any) -> Dossier:
@@ -155,9 +161,13 @@ def detail(agent: Any, dossier_id: Any) -> Dossier:
     return dossier
 
 
-def answers_as_text(dossier: Dossier) -> list[tuple[str, str]]:
-    names = services.file_names(services.attachment_ids(dossier))
-    return formdata.rows(dossier.version.schema, dossier.answers, names)
+def answers_as_text(
+    dossier: Dossier, fields: list[dict[str, Any]] | None = None
+) -> list[tuple[str, str]]:
+    """(question, answer) as a person reads them; file answers by their names."""
+    fields = dossier.version.schema if fields is None else fields
+    ids = schema.file_ids(fields, dossier.answers)
+    return formdata.rows(fields, dossier.answers, services.file_names(ids) if ids else {})
 
 
 # --- Exports --------------------------------------------------------------------
@@ -171,11 +181,14 @@ def safe_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _question_columns(files: Iterable[Dossier]) -> list[str]:
+def _question_columns(files: QuerySet[Dossier]) -> list[str]:
+    """One column per question of the files' form versions, in form order."""
     labels: list[str] = []
-    for dossier in files:
-        for label, _value in answers_as_text(dossier):
-            if label not in labels:
+    versions = ProcedureVersion.objects.filter(pk__in=files.values("version")).order_by("number")
+    for version in versions:
+        for definition in version.schema:
+            label = pick(definition["label"])
+            if definition["type"] not in schema.DISPLAY and label not in labels:
                 labels.append(label)
     return labels
 
@@ -190,16 +203,27 @@ class _Echo:
 def csv_rows(agent: Any, files: QuerySet[Dossier]) -> Iterator[str]:
     """The export, one CSV line at a time: the files' columns, then each question's answer.
 
-    Two passes over the files (columns first, then rows) keep memory to one file
-    at a time; ``iterator()`` streams them from the database.
+    The columns come from the files' form versions; ``iterator()`` streams the
+    files from the database, so memory holds one chunk of files at a time. The
+    applicants' access-log lines are written in bulk, one insert per chunk.
     """
-    columns = _question_columns(files.iterator(chunk_size=500))
+    # Each form version once, not once per row: a form is kilobytes of JSON.
+    forms = {
+        version.pk: version.schema
+        for version in ProcedureVersion.objects.filter(pk__in=files.values("version"))
+    }
+    files = files.select_related(None).select_related("procedure", "commune")
+    columns = _question_columns(files)
     writer = csv.writer(_Echo())
     yield "\ufeff"  # the byte-order mark that makes spreadsheets read UTF-8
     yield writer.writerow(BASE_COLUMNS + columns)
-    for dossier in files.iterator(chunk_size=500):
-        note_access(agent, dossier, gettext_noop("File exported through the agents' API"))
-        answers = dict(answers_as_text(dossier))
+    applicants: list[Any] = []
+    for dossier in files.iterator(chunk_size=_CHUNK):
+        if dossier.user_id is not None:
+            applicants.append(dossier.user_id)
+        if len(applicants) >= _CHUNK:
+            _log_export(agent, applicants)
+        answers = dict(answers_as_text(dossier, forms[dossier.version_id]))
         base = [
             dossier.reference,
             dossier.procedure.slug,
@@ -210,6 +234,15 @@ def csv_rows(agent: Any, files: QuerySet[Dossier]) -> Iterator[str]:
         ]
         cells = base + [answers.get(column, "") for column in columns]
         yield writer.writerow([safe_cell(cell) for cell in cells])
+    _log_export(agent, applicants)
+
+
+def _log_export(agent: Any, applicant_ids: list[Any]) -> None:
+    """One access-log line per exported file, written in bulk; empties the list."""
+    users = [User(pk=pk) for pk in applicant_ids]
+    purpose = gettext_noop("File exported through the agents' API")
+    log_accesses(users, AccessorKind.AGENT, _accessor(agent), "procedures", purpose)
+    applicant_ids.clear()
 
 
 class _Pipe(io.RawIOBase):
@@ -242,7 +275,7 @@ def zip_chunks(agent: Any, files: QuerySet[Dossier]) -> Iterator[bytes]:
             for line in csv_rows(agent, files):
                 entry.write(line.encode())
                 yield pipe.take()
-        for dossier in files.iterator(chunk_size=500):
+        for dossier in files.iterator(chunk_size=_CHUNK):
             yield from _attachments(archive, pipe, dossier)
     yield pipe.take()
 
