@@ -189,3 +189,26 @@ def test_an_agent_instructs_to_a_decision(
     assert page.locator("[data-status=accepted]").count() == 1
     dossier.refresh_from_db()
     assert dossier.status == Status.ACCEPTED and dossier.motive == "Place attribuée aux Tilleuls."
+
+
+def test_an_agent_creates_and_revokes_an_api_token(page, live_server, agent_villerupt, axe):
+    from django.test import Client
+
+    log_in_agent(page, live_server, agent_villerupt, "/procedures/office/")
+    with page.expect_navigation():
+        page.click("main a[href='/procedures/office/tokens/']")
+    page.fill("#token-name", "GED de Villerupt")
+    page.fill("#token-days", "30")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    token = page.input_value("#new-token")
+    assert token.startswith("alz_")
+    assert wcag_violations(axe, page) == []
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.get("/api/v1/procedures/files").status_code == 200
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Révoquer le jeton GED de Villerupt").click()
+    assert "révoqué" in page.locator("main").inner_text()
+    assert page.locator("#new-token").count() == 0  # shown once only
+    assert api.get("/api/v1/procedures/files").status_code == 401
