@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "ninja",
     "django_prometheus",
+    "huey.contrib.djhuey",
     # Personal repository.
     "alzette.personal.accounts",
     "alzette.personal.identity",
@@ -167,6 +168,18 @@ CACHES = {
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     )
+}
+
+# --- Background worker: Huey (docs/adr/0010-worker-huey.md) ------------------
+# SQLite file by default, the shared Redis when configured. Never "immediate":
+# djhuey would turn it on with DEBUG, and scheduled work would then never run.
+HUEY = {
+    "name": "alzette",
+    "huey_class": "huey.RedisHuey" if _REDIS_URL else "huey.SqliteHuey",
+    "immediate": False,
+    "utc": True,
+    **({"url": _REDIS_URL} if _REDIS_URL else {"filename": str(DATA_DIR / "tasks.sqlite3")}),
+    "consumer": {"workers": 2, "worker_type": "thread", "check_worker_health": True},
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 

@@ -51,3 +51,14 @@ def check_production_database(app_configs: Any = None, **kwargs: Any) -> list:
         for alias in DATABASE_ALIASES
         if settings.DATABASES[alias]["ENGINE"].endswith("sqlite3")
     ]
+
+
+@checks.register()
+def check_jobs(app_configs: Any = None, **kwargs: Any) -> list:
+    """Every scheduled job names a command that exists, on a schedule huey accepts."""
+    from alzette.core import jobs
+
+    return [
+        checks.Error(problem, hint="Fix ALZETTE_JOBS or alzette.core.jobs.JOBS.", id="jobs.E001")
+        for problem in jobs.problems(jobs.jobs())
+    ]
