@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=settings.ALZETTE_HOST)
         parser.add_argument("--port", type=int, default=settings.ALZETTE_PORT)
         parser.add_argument("--no-serve", action="store_true", help="Prepare only; do not serve.")
+        parser.add_argument(
+            "--no-worker", action="store_true", help="Serve without the background worker."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.ALZETTE_MODE == "production":
@@ -48,7 +55,13 @@ class Command(BaseCommand):
                     "  (Ctrl+C to stop)"
                 )
             )
-            run_server(options["host"], options["port"], workers=1)
+            worker = None if options["no_worker"] else _start_worker()
+            try:
+                run_server(options["host"], options["port"], workers=1)
+            finally:
+                if worker is not None:
+                    worker.send_signal(signal.SIGINT)  # let a running job finish
+                    worker.wait(timeout=30)
 
     def _migrate(self, alias: str) -> Any:
         return lambda: call_command("migrate", database=alias, interactive=False, verbosity=1)
@@ -89,3 +102,10 @@ class Command(BaseCommand):
                 f"    {account.role:<14} {account.email:<{email_width}}  "
                 f"{account.password:<{password_width}}  {account.description}"
             )
+
+
+def _start_worker() -> subprocess.Popen:
+    """The worker as a child process: the demo's scheduled work (deadlines, webhooks...)
+    runs without a second terminal. The consumer needs its own main thread (signals)."""
+    env = {**os.environ, "ALZETTE_MODE": settings.ALZETTE_MODE}
+    return subprocess.Popen([sys.executable, "-m", "alzette.cli", "run_huey", "-w", "1"], env=env)
