@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from alzette.personal.mydata.models import DataAccess
@@ -271,6 +271,9 @@ def test_webhooks_belong_to_the_group_s_members(files, agent_villerupt, agent_au
     group = villerupt.group
     assert _register(agent_audun, url, group).status_code == 403
     assert _register(agent_villerupt, "not a url", group).status_code == 422
+    with override_settings(ALZETTE_MODE="production"):
+        plain = _register(agent_villerupt, url, group)
+    assert plain.status_code == 422 and "https" in plain.json()["detail"]
     created = _register(agent_villerupt, url, group).json()
 
     other = Client().delete(f"{API}/webhooks/{created['id']}", **_bearer(agent_audun))

@@ -31,6 +31,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -86,6 +88,9 @@ def _member_group(agent: Any, group_id: Any) -> InstructorGroup:
 
 def register(agent: Any, group_id: Any, url: str) -> WebhookEndpoint:
     group = _member_group(agent, group_id)
+    if settings.ALZETTE_MODE == "production" and not url.startswith("https://"):
+        # Messages name files: they travel encrypted, and the receiver is authenticated.
+        raise ValidationError("In production, a webhook address must use https.")
     endpoint = WebhookEndpoint(group=group, url=url, secret=new_secret(), created_by=agent)
     endpoint.full_clean()
     endpoint.save()
