@@ -273,7 +273,14 @@ def test_webhooks_belong_to_the_group_s_members(files, agent_villerupt, agent_au
     assert _register(agent_villerupt, "not a url", group).status_code == 422
     with override_settings(ALZETTE_MODE="production"):
         plain = _register(agent_villerupt, url, group)
+        inside = _register(agent_villerupt, "https://127.0.0.1:8443/hook", group)
+        private = _register(agent_villerupt, "https://10.0.0.5/hook", group)
     assert plain.status_code == 422 and "https" in plain.json()["detail"]
+    assert inside.status_code == private.status_code == 422
+    assert "public" in inside.json()["detail"]
+    assert not webhooks.reaches_only_public_addresses("https://localhost/hook")
+    assert not webhooks.reaches_only_public_addresses("https://[::1]/hook")
+    assert webhooks.reaches_only_public_addresses("https://8.8.8.8/hook")
     created = _register(agent_villerupt, url, group).json()
 
     other = Client().delete(f"{API}/webhooks/{created['id']}", **_bearer(agent_audun))
@@ -282,3 +289,18 @@ def test_webhooks_belong_to_the_group_s_members(files, agent_villerupt, agent_au
     mine = Client().delete(f"{API}/webhooks/{created['id']}", **_bearer(agent_villerupt))
     assert mine.status_code == 204
     assert not InstructorGroup.objects.get(pk=group.pk).webhooks.exists()
+
+
+def test_in_production_nothing_is_posted_into_the_platform_s_own_network(
+    files, agent_villerupt, receiver
+):
+    url, handler = receiver  # a receiver on 127.0.0.1, registered outside production
+    villerupt, _audun = files
+    _register(agent_villerupt, url, villerupt.group)
+    services.take(agent_villerupt, villerupt.pk)
+
+    with override_settings(ALZETTE_MODE="production"):
+        assert webhooks.deliver_due() == (0, 1)
+
+    assert handler.received == []
+    assert "non-public" in WebhookDelivery.objects.get().last_error

@@ -22,14 +22,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -88,9 +91,12 @@ def _member_group(agent: Any, group_id: Any) -> InstructorGroup:
 
 def register(agent: Any, group_id: Any, url: str) -> WebhookEndpoint:
     group = _member_group(agent, group_id)
-    if settings.ALZETTE_MODE == "production" and not url.startswith("https://"):
-        # Messages name files: they travel encrypted, and the receiver is authenticated.
-        raise ValidationError("In production, a webhook address must use https.")
+    if settings.ALZETTE_MODE == "production":
+        if not url.startswith("https://"):
+            # Messages name files: they travel encrypted, and the receiver is authenticated.
+            raise ValidationError("In production, a webhook address must use https.")
+        if not reaches_only_public_addresses(url):
+            raise ValidationError("A webhook address must be a public host of the internet.")
     endpoint = WebhookEndpoint(group=group, url=url, secret=new_secret(), created_by=agent)
     endpoint.full_clean()
     endpoint.save()
@@ -104,6 +110,19 @@ def endpoints_of(agent: Any) -> Any:
 def remove(agent: Any, endpoint_id: Any) -> None:
     endpoint = endpoints_of(agent).get(pk=endpoint_id)
     endpoint.delete()
+
+
+def reaches_only_public_addresses(url: str) -> bool:
+    """Whether every address the URL's host resolves to is public: the platform must not
+    be made to post into its own network (loopback, private, link-local ranges)."""
+    host = urlsplit(url).hostname
+    if not host:
+        return False
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError):
+        return False
+    return all(ipaddress.ip_address(info[4][0]).is_global for info in infos)
 
 
 # --- Outbox -----------------------------------------------------------------------
@@ -175,6 +194,11 @@ def _post(delivery: WebhookDelivery) -> int:
 def _attempt(delivery: WebhookDelivery, now: datetime) -> bool:
     delivery.attempts += 1
     try:
+        # Checked again at each send: the host's addresses may have changed since.
+        if settings.ALZETTE_MODE == "production" and not reaches_only_public_addresses(
+            delivery.endpoint.url
+        ):
+            raise ValueError("the address resolves to a non-public network")
         status = _post(delivery)
         error = "" if 200 <= status < 300 else f"HTTP {status}"
     except (urllib.error.URLError, OSError, ValueError) as exc:
