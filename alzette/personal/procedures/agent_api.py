@@ -161,6 +161,11 @@ def detail(agent: Any, dossier_id: Any) -> Dossier:
     return dossier
 
 
+def attachments(dossier: Dossier) -> QuerySet[StoredFile]:
+    """The stored files of the file: its answers' uploads and its messages' attachments."""
+    return StoredFile.objects.filter(pk__in=services.attachment_ids(dossier)).order_by("created_at")
+
+
 def answers_as_text(
     dossier: Dossier, fields: list[dict[str, Any]] | None = None
 ) -> list[tuple[str, str]]:
@@ -281,8 +286,7 @@ def zip_chunks(agent: Any, files: QuerySet[Dossier]) -> Iterator[bytes]:
 
 
 def _attachments(archive: zipfile.ZipFile, pipe: _Pipe, dossier: Dossier) -> Iterator[bytes]:
-    ids = services.attachment_ids(dossier)
-    for stored in StoredFile.objects.filter(pk__in=ids).order_by("created_at"):
+    for stored in attachments(dossier):
         name = f"{dossier.reference}/{str(stored.pk)[:8]}-{stored.name}"
         with open_stored(stored) as source, archive.open(name, "w", force_zip64=True) as entry:
             while chunk := source.read(_ZIP_CHUNK):

@@ -216,10 +216,6 @@ def get_file(request: HttpRequest, file_id: UUID) -> dict:
         dossier = agent_api.detail(request.auth, file_id)
     except Dossier.DoesNotExist as exc:
         raise Http404("No file of yours has this id.") from exc
-    from alzette.personal.files.models import StoredFile
-    from alzette.personal.procedures import services
-
-    attachments = StoredFile.objects.filter(pk__in=services.attachment_ids(dossier))
     return {
         **_summary(dossier),
         "motive": dossier.motive,
@@ -246,7 +242,7 @@ def get_file(request: HttpRequest, file_id: UUID) -> dict:
                 "size": stored.size,
                 "sha256": stored.sha256,
             }
-            for stored in attachments
+            for stored in agent_api.attachments(dossier)
         ],
     }
 
