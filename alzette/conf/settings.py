@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     # Territory repository.
     "alzette.territory.geo",
     "alzette.territory.events",
+    "alzette.territory.onem2m",
     # The anonymisation bridge (no models): personal data reaches the territory only here.
     "alzette.bridge",
     # The ledger, in its own database.
@@ -391,6 +392,45 @@ ALZETTE_PAYFIP_PAYMENT_URL = env_str(
     "ALZETTE_PAYFIP_PAYMENT_URL", "https://www.payfip.gouv.fr/tpa/paiementws.web"
 )
 ALZETTE_PAYFIP_TIMEOUT = env_int("ALZETTE_PAYFIP_TIMEOUT", 10)
+
+# --- oneM2M IN-CSE (docs/onem2m.md) ------------------------------------------
+ALZETTE_ONEM2M_CSI = env_str("ALZETTE_ONEM2M_CSI", "/id-alzette")
+ALZETTE_ONEM2M_CSE_RN = env_str("ALZETTE_ONEM2M_CSE_RN", "alzette")
+ALZETTE_ONEM2M_SPID = env_str("ALZETTE_ONEM2M_SPID", "alzette.ccphva.fr")
+ALZETTE_ONEM2M_ADMIN = env_str("ALZETTE_ONEM2M_ADMIN", "CAdmin")
+# Without credentials anyone may speak as any originator: development and demo only.
+ALZETTE_ONEM2M_OPEN = env_bool("ALZETTE_ONEM2M_OPEN", not PRODUCTION)
+# Whether notifications may target private and loopback addresses.
+ALZETTE_ONEM2M_PRIVATE_TARGETS = env_bool("ALZETTE_ONEM2M_PRIVATE_TARGETS", not PRODUCTION)
+ALZETTE_ONEM2M_POA = env_list("ALZETTE_ONEM2M_POA")
+ALZETTE_ONEM2M_DEFAULT_EXPIRATION_DAYS = env_int("ALZETTE_ONEM2M_DEFAULT_EXPIRATION_DAYS", 3650)
+ALZETTE_ONEM2M_DISCOVERY_LIMIT = env_int("ALZETTE_ONEM2M_DISCOVERY_LIMIT", 1000)
+# "thread": a delivery round right after the commit; "sync": inline; "worker": only the job.
+ALZETTE_ONEM2M_DELIVERY = env_choice(
+    "ALZETTE_ONEM2M_DELIVERY", ("thread", "sync", "worker"), "thread"
+)
+ALZETTE_ONEM2M_NOTIFY_TIMEOUT = env_int("ALZETTE_ONEM2M_NOTIFY_TIMEOUT", 5)
+ALZETTE_ONEM2M_NOTIFICATION_TTL_HOURS = env_int("ALZETTE_ONEM2M_NOTIFICATION_TTL_HOURS", 168)
+# mqtt://user:password@host:1883 of the broker; empty: no MQTT binding.
+ALZETTE_ONEM2M_MQTT_URL = env_str("ALZETTE_ONEM2M_MQTT_URL")
+ALZETTE_ONEM2M_BINDINGS = env_list(
+    "ALZETTE_ONEM2M_BINDINGS",
+    [
+        "alzette.territory.onem2m.bindings.http.HttpBinding",
+        "alzette.territory.onem2m.bindings.mqtt.MqttBinding",
+    ],
+)
+_ONEM2M_TYPES = "alzette.territory.onem2m.types"
+ALZETTE_ONEM2M_RESOURCE_TYPES = {
+    1: f"{_ONEM2M_TYPES}.ACPKind",
+    2: f"{_ONEM2M_TYPES}.AEKind",
+    3: f"{_ONEM2M_TYPES}.ContainerKind",
+    4: f"{_ONEM2M_TYPES}.ContentInstanceKind",
+    5: f"{_ONEM2M_TYPES}.CSEBaseKind",
+    9: f"{_ONEM2M_TYPES}.GroupKind",
+    23: f"{_ONEM2M_TYPES}.SubscriptionKind",
+    28: f"{_ONEM2M_TYPES}.FlexContainerKind",
+}
 
 # --- Observability ---------------------------------------------------------
 LOGGING = logging_config(

@@ -41,6 +41,7 @@ APP_REPOSITORY: dict[str, str] = {
     # Alzette apps, territory side.
     "geo": TERRITORY,
     "territory_events": TERRITORY,  # anonymised events and aggregates, from the bridge
+    "onem2m": TERRITORY,  # the oneM2M resource tree of devices and applications
     # The ledger (no personal data: pseudonyms and salted commitments only).
     "ledger": LEDGER,
 }

@@ -35,6 +35,9 @@ KINDS = frozenset(
         "sharing.expired",
         "dataset.published",
         "device.command_sent",
+        "device.registered",
+        "device.deregistered",
+        "access_policy.changed",
         "personal_data.exported",
         "personal_data.erased",
     }
