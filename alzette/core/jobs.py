@@ -36,6 +36,8 @@ JOBS: tuple[Job, ...] = (
     Job("expire-payments", ("expirepayments",), {"minute": "0", "hour": "3"}),
     Job("purge-attachments", ("purgeattachments",), {"minute": "15", "hour": "3"}),
     Job("clear-oauth-tokens", ("cleartokens",), {"minute": "30", "hour": "3"}),
+    Job("onem2m-notifications", ("onem2m", "deliver"), {"minute": "*"}),
+    Job("onem2m-expiry", ("onem2m", "expire"), {"minute": "*/5"}),
 )
 
 

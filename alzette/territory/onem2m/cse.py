@@ -249,7 +249,10 @@ def _created_content(rcn: int, kind: types.ResourceKind, resource: Resource) -> 
 # --- Retrieve ----------------------------------------------------------------
 
 
-def _virtual_instance(ctx: Context, target: addressing.Target) -> Resource:
+def _virtual_instance(ctx: Context, target: addressing.Target, permission: Permission) -> Resource:
+    # The container's rights first: an outsider learns nothing, not even emptiness.
+    if not access.allowed(ctx, target.resource, permission):
+        raise no_privilege(f"{ctx.originator} may not access {target.resource.path}")
     instance = instances.latest(target.resource, oldest=target.virtual == "ol")
     if instance is None:
         raise M2MError(RSC.NOT_FOUND, f"the container {target.resource.path} is empty")
@@ -257,7 +260,9 @@ def _virtual_instance(ctx: Context, target: addressing.Target) -> Resource:
 
 
 def _retrieve(ctx: Context, request: Request, target: addressing.Target) -> Response:
-    resource = _virtual_instance(ctx, target) if target.virtual else target.resource
+    resource = (
+        _virtual_instance(ctx, target, _permission(request)) if target.virtual else target.resource
+    )
     if request.fc.discovery:
         if not access.allowed(ctx, resource, Permission.DISCOVER):
             raise no_privilege(f"{ctx.originator} may not discover under {resource.path}")
@@ -311,7 +316,9 @@ def _update(ctx: Context, request: Request, target: addressing.Target) -> Respon
 
 
 def _delete(ctx: Context, request: Request, target: addressing.Target) -> Response:
-    resource = _virtual_instance(ctx, target) if target.virtual else target.resource
+    resource = (
+        _virtual_instance(ctx, target, Permission.DELETE) if target.virtual else target.resource
+    )
     if resource.ty == T.CSEBASE:
         raise not_allowed("the CSEBase cannot be deleted")
     if not access.allowed(ctx, resource, Permission.DELETE):

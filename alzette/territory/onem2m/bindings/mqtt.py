@@ -1,12 +1,69 @@
-"""MQTT binding (TS-0010) through an MQTT broker (Mosquitto)."""
+"""MQTT binding (TS-0010) through an MQTT broker (Mosquitto).
+
+Enabled when ``ALZETTE_ONEM2M_MQTT_URL`` names the broker; ``alzette onem2m
+mqtt`` then runs the CSE's MQTT client (several may run: they share the request
+subscription, ``$share/alzette-cse/...``, and the broker spreads requests).
+
+Topics (ids with their leading "/" removed and other "/" turned into ":"):
+
+* requests to the CSE: ``/oneM2M/req/<originator>/<cse-id>/json``, answered on
+  ``/oneM2M/resp/<originator>/<cse-id>/json``;
+* registration requests: ``/oneM2M/reg_req/<originator>/<cse-id>/json``,
+  answered on ``/oneM2M/reg_resp/...``;
+* requests from the CSE (notifications) to an AE: ``/oneM2M/req/<cse-id>/<ae-id>/json``,
+  whose answer the CSE awaits on ``/oneM2M/resp/<cse-id>/<ae-id>/json``.
+
+The broker authenticates clients; its ACL must let a client publish only on
+topics carrying its own originator (docs/onem2m.md), which is why a request
+whose ``fr`` differs from its topic's originator is refused.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import threading
+import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
+import paho.mqtt.client as mqtt
 from django.conf import settings
+from django.db import close_old_connections
 
+from alzette.territory.onem2m import config, cse, security
 from alzette.territory.onem2m.bindings.base import Binding, DeliveryError
+from alzette.territory.onem2m.constants import RSC
+from alzette.territory.onem2m.errors import M2MError
+from alzette.territory.onem2m.primitives import Request
+
+logger = logging.getLogger(__name__)
+
+SHARE_GROUP = "alzette-cse"
+
+
+def topic_id(identifier: str) -> str:
+    return identifier.lstrip("/").replace("/", ":")
+
+
+def _client(url: str, client_id: str = "") -> mqtt.Client:
+    parts = urlsplit(url)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id or f"alzette-{uuid.uuid4().hex[:12]}",
+        protocol=mqtt.MQTTv311,
+    )
+    if parts.username:
+        client.username_pw_set(parts.username, parts.password)
+    if parts.scheme == "mqtts":
+        client.tls_set()
+    return client
+
+
+def _address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    default = 8883 if parts.scheme == "mqtts" else 1883
+    return parts.hostname or "127.0.0.1", parts.port or default
 
 
 class MqttBinding(Binding):
@@ -16,5 +73,118 @@ class MqttBinding(Binding):
     def enabled(self) -> bool:
         return bool(settings.ALZETTE_ONEM2M_MQTT_URL)
 
+    # --- Sending (notifications) ---------------------------------------------
+
     def send(self, url: str, receiver: str, primitive: dict[str, Any]) -> int:
-        raise DeliveryError("not yet")
+        """Publish a request to ``receiver`` and wait for its response."""
+        if not receiver:
+            raise DeliveryError("an MQTT notification needs the receiver's AE-ID")
+        me, them = topic_id(config.csi()), topic_id(receiver)
+        answered = threading.Event()
+        result: dict[str, Any] = {}
+
+        def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+            try:
+                response = json.loads(message.payload)
+            except ValueError:
+                return
+            if isinstance(response, dict) and response.get("rqi") == primitive["rqi"]:
+                result.update(response)
+                answered.set()
+
+        subscribed = threading.Event()
+        client = _client(url)
+        client.on_message = on_message
+        client.on_subscribe = lambda *args: subscribed.set()
+        timeout = settings.ALZETTE_ONEM2M_NOTIFY_TIMEOUT
+        try:
+            client.connect(*_address(url), keepalive=30)
+        except OSError as exc:
+            raise DeliveryError(f"broker unreachable: {exc}") from None
+        client.loop_start()
+        try:
+            client.subscribe(f"/oneM2M/resp/{me}/{them}/json", qos=1)
+            if not subscribed.wait(timeout):
+                raise DeliveryError("the broker did not confirm the subscription")
+            info = client.publish(f"/oneM2M/req/{me}/{them}/json", json.dumps(primitive), qos=1)
+            info.wait_for_publish(timeout)
+            if not answered.wait(timeout):
+                raise DeliveryError(f"{receiver} did not answer within {timeout} s")
+        finally:
+            client.loop_stop()
+            client.disconnect()
+        try:
+            return int(result.get("rsc", 0))
+        except (TypeError, ValueError):
+            raise DeliveryError(f"invalid rsc {result.get('rsc')!r}") from None
+
+    # --- Receiving -----------------------------------------------------------
+
+    def serve(
+        self, stop: threading.Event | None = None, ready: threading.Event | None = None
+    ) -> None:
+        """Run the CSE's MQTT client until ``stop`` is set (or forever)."""
+        url = settings.ALZETTE_ONEM2M_MQTT_URL
+        if not url:
+            raise RuntimeError("ALZETTE_ONEM2M_MQTT_URL is not set")
+        cse_id = topic_id(config.csi())
+        client = _client(url)
+        client.on_connect = lambda c, u, f, rc, p=None: _subscribe(c, cse_id, ready)
+        client.on_message = _on_request
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.connect(*_address(url), keepalive=30)
+        client.loop_start()
+        try:
+            (stop or threading.Event()).wait()
+        finally:
+            client.loop_stop()
+            client.disconnect()
+
+
+def _subscribe(client: mqtt.Client, cse_id: str, ready: threading.Event | None) -> None:
+    for kind in ("req", "reg_req"):
+        client.subscribe(f"$share/{SHARE_GROUP}//oneM2M/{kind}/+/{cse_id}/+", qos=1)
+    if ready is not None:
+        ready.set()
+    logger.info("oneM2M MQTT binding listening for %s", cse_id)
+
+
+def _on_request(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+    parts = message.topic.split("/")
+    # "", "oneM2M", kind, originator, receiver, serialisation
+    if len(parts) != 6 or parts[1] != "oneM2M" or parts[2] not in ("req", "reg_req"):
+        logger.warning("ignored MQTT message on %s", message.topic)
+        return
+    kind, originator, receiver, serialisation = parts[2], parts[3], parts[4], parts[5]
+    response_topic = (
+        f"/oneM2M/{kind.replace('req', 'resp')}/{originator}/{receiver}/{serialisation}"
+    )
+    if serialisation != "json":
+        logger.warning("unsupported serialisation %s on %s", serialisation, message.topic)
+        return
+    try:
+        answer = handle_payload(message.payload, originator, registration=kind == "reg_req")
+    finally:
+        close_old_connections()
+    client.publish(response_topic, json.dumps(answer), qos=1)
+
+
+def handle_payload(payload: bytes, topic_originator: str, registration: bool = False) -> dict:
+    """One MQTT request: parse, check it against its topic, handle; the response."""
+    try:
+        raw = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        raw = None
+    rqi = raw.get("rqi", "") if isinstance(raw, dict) else ""
+    try:
+        request = Request.from_primitive(raw, principal=security.BROKER, binding="mqtt")
+        if not registration and topic_id(request.fr) != topic_originator:
+            raise M2MError(
+                RSC.ORIGINATOR_HAS_NO_PRIVILEGE, "fr does not match the topic's originator"
+            )
+        if registration and not security.registering(request):
+            raise M2MError(RSC.BAD_REQUEST, "reg_req carries AE registrations only")
+    except M2MError as exc:
+        fallback = Request(op=1, to="", fr=topic_originator, rqi=str(rqi))  # type: ignore[arg-type]
+        return cse.error(fallback, exc.rsc, exc.dbg).primitive()
+    return cse.handle(request).primitive()
