@@ -185,7 +185,10 @@ def _create(ctx: Context, request: Request, target: addressing.Target) -> Respon
     if kind.ty == T.FCNT and (root.startswith("m2m:") or ":" not in root):
         raise bad_request('a flexContainer\'s root is its specialisation: {"ns:name": {...}}')
     values = kind.check_attributes(raw, "create")
-    if kind.ty != T.AE and not access.allowed(ctx, parent, Permission.CREATE):
+    # Registration has its own rules; subscribing needs RETRIEVE on the target,
+    # checked by the subscription (4101), as TS-0001 10.2.11.1 says.
+    exempt = kind.ty in (T.AE, T.SUB)
+    if not exempt and not access.allowed(ctx, parent, Permission.CREATE):
         raise no_privilege(f"{ctx.originator} may not create under {parent.path}")
     if kind.ty == T.CIN:
         parent = Resource.objects.select_for_update().get(ri=parent.ri)

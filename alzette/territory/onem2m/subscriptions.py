@@ -122,7 +122,8 @@ def event(
     modified: dict[str, Any] | None = None,
 ) -> None:
     """Queue the notifications of ``subscribed``'s subscriptions for this event."""
-    subs = Resource.objects.filter(pi=subscribed.ri, ty=T.SUB)
+    # A subscription is not told of its own creation.
+    subs = Resource.objects.filter(pi=subscribed.ri, ty=T.SUB).exclude(ri=changed.ri)
     for sub in subs:
         if sub.et is not None and sub.et <= ctx.now:
             continue
@@ -176,6 +177,8 @@ def _queue(
         ]
     )
     ctx.notified = True
+    if batch:
+        _release_full_batches(ctx, sub)
     dirty = False
     if sub.attrs.get("nse"):
         for entry in sub.attrs.get("nsi", []):
@@ -191,6 +194,19 @@ def _queue(
             return
     if dirty:
         Resource.objects.filter(ri=sub.ri).update(attrs=sub.attrs)
+
+
+def _release_full_batches(ctx: Context, sub: Resource) -> None:
+    """Make a batch due as soon as it holds bn/num notifications."""
+    num = sub.attrs["bn"].get("num")
+    if num is None:
+        return
+    for nu in sub.attrs["nu"]:
+        waiting = Notification.objects.filter(
+            subscription=sub.ri, target=nu, batch=True, status=Notification.PENDING
+        )
+        if waiting.count() >= num:
+            waiting.update(next_attempt_at=ctx.now)
 
 
 def deleted(ctx: Context, sub: Resource) -> None:
