@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,11 @@ class Figures:
     errors: int = 0
     elapsed: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)  # what the errors were
+
+    def fail(self, reason: str) -> None:
+        self.errors += 1
+        self.failures[reason] += 1
 
     @property
     def throughput(self) -> float:
@@ -80,6 +86,7 @@ class Figures:
         self.ok += other.ok
         self.errors += other.errors
         self.latencies += other.latencies
+        self.failures += other.failures
 
     def row(self) -> str:
         return (
@@ -231,13 +238,15 @@ def _client(cse: Cse, count: int, start: threading.Barrier, figures: Figures) ->
         began = time.perf_counter()
         try:
             status, _ = request(conn, cse.container, cse.origin, 4, INSTANCE)
-        except (OSError, http.client.HTTPException):
-            figures.errors += 1
+        except (OSError, http.client.HTTPException) as exc:
+            figures.fail(exc.__class__.__name__)
             conn.close()
             continue
         figures.latencies.append(time.perf_counter() - began)
-        figures.ok += status == 201
-        figures.errors += status != 201
+        if status == 201:
+            figures.ok += 1
+        else:
+            figures.fail(f"HTTP {status}")
     conn.close()
 
 
@@ -429,9 +438,10 @@ class Responses:
         if began is None:  # a late answer from an earlier round
             return
         self.figures.latencies.append(now - began)
-        ok = str(answer.get("rsc")) == "2001"
-        self.figures.ok += ok
-        self.figures.errors += not ok
+        if str(answer.get("rsc")) == "2001":
+            self.figures.ok += 1
+        else:
+            self.figures.fail(f"rsc {answer.get('rsc')}")
         self.last = now
         if not self.sent:
             self.all_in.set()
@@ -454,7 +464,7 @@ class MqttClient:
 
     def round(self, count: int, timeout: float) -> Figures:
         """Publish ``count`` requests back to back (pipelined), then wait for the answers."""
-        figures = Figures("Alzette", "MQTT", "1 (pipe)")
+        figures = Figures("Alzette", "MQTT", "1 piped")
         self.responses.expect(figures)
         began = time.perf_counter()
         for _ in range(count):
@@ -462,7 +472,8 @@ class MqttClient:
             self.responses.sent[rqi] = time.perf_counter()
             self.client.publish(self.topic, self.primitive(rqi), qos=1)
         self.responses.all_in.wait(timeout)
-        figures.errors += len(self.responses.sent)  # never answered
+        for _ in self.responses.sent:
+            figures.fail("no answer")
         figures.elapsed = (self.responses.last or time.perf_counter()) - began
         return figures
 
@@ -505,18 +516,22 @@ def measure_mqtt(
     cse: Cse, env: dict[str, str], folder: Path, args: argparse.Namespace
 ) -> list[Figures]:
     if not mqtt_binding_available(env):
-        progress("MQTT: skipped (binding not available)")
+        print("MQTT: skipped (binding not available)", flush=True)
         return []
-    log = folder / "mqtt.log"
     binding_env = {**env, "ALZETTE_ONEM2M_MQTT_URL": MQTT_URL}
-    with process(alzette("onem2m", "mqtt"), binding_env, log) as binding:
+    logs = [folder / f"mqtt-{n}.log" for n in range(args.mqtt_bindings)]
+    with contextlib.ExitStack() as stack:
+        # Several binding processes share the request subscription ($share/...).
+        bindings = [stack.enter_context(process(alzette("onem2m", "mqtt"), binding_env, log))
+                    for log in logs]  # fmt: skip
         with mqtt_client(cse) as client:
             if not client.wait_for_binding():
-                raise RuntimeError(f"the MQTT binding never answered:\n{tail(log)}")
+                raise RuntimeError(f"the MQTT binding never answered:\n{tail(logs[0])}")
             client.round(args.warmup, 60)
-            figures = client.round(args.requests, max(60, args.requests / 50))
-        if binding.poll() is not None:
-            progress(f"the MQTT binding exited with {binding.returncode}:\n{tail(log)}")
+            figures = client.round(args.requests, max(60, args.requests / 10))
+        for binding, log in zip(bindings, logs, strict=True):
+            if binding.poll() is not None:
+                progress(f"an MQTT binding exited with {binding.returncode}:\n{tail(log)}")
     progress(figures.row())
     return [figures]
 
@@ -525,11 +540,19 @@ def measure_mqtt(
 
 
 def report(results: list[Figures], args: argparse.Namespace) -> None:
-    print(f"\noneM2M contentInstance creation, {args.requests:,} requests per run, "
-          f"{os.cpu_count()} CPU core(s)")  # fmt: skip
+    workers = args.workers or os.environ.get("ALZETTE_WORKERS") or os.cpu_count()
+    print(
+        f"\noneM2M contentInstance creation, {args.requests:,} requests per run, "
+        f"{os.cpu_count()} CPU core(s); Alzette: {workers} worker(s), "
+        f"{args.mqtt_bindings} MQTT binding process(es); ACME: {args.acme_server} server"
+    )
     print(HEADER)
     for figures in results:
         print(figures.row())
+    for figures in results:
+        if figures.failures:
+            reasons = ", ".join(f"{n} x {reason}" for reason, n in figures.failures.most_common())
+            print(f"  errors, {figures.cse} {figures.binding} {figures.clients}: {reasons}")
     http = {(f.cse, f.clients): f for f in results if f.binding == "HTTP"}
     for clients in ("1", str(args.clients)):
         ours, theirs = http.get(("Alzette", clients)), http.get(("ACME", clients))
@@ -557,6 +580,9 @@ def parse_args() -> argparse.Namespace:
         "--acme-server", choices=("default", "wsgi"), default="default",
         help="ACME's HTTP server: its default (Werkzeug) or its WSGI one (waitress)",
     )  # fmt: skip
+    parser.add_argument(
+        "--mqtt-bindings", type=int, default=1, help="`alzette onem2m mqtt` processes (default 1)"
+    )
     parser.add_argument("--skip-acme", action="store_true")
     parser.add_argument("--skip-mqtt", action="store_true")
     return parser.parse_args()
