@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from prometheus_client import Counter
 
 from alzette.core.repositories import TERRITORY
 from alzette.territory.onem2m import (
@@ -46,12 +47,24 @@ from alzette.territory.onem2m.primitives import Request, Response
 
 logger = logging.getLogger(__name__)
 
+# For the hypervision's supervision: ingest rate and errors, by binding.
+REQUESTS = Counter(
+    "alzette_onem2m_requests_total", "oneM2M requests handled", ["binding", "op", "rsc"]
+)
+INSTANCES = Counter("alzette_onem2m_instances_total", "contentInstances created", ["binding"])
+
 #: Attributes every type keeps in columns rather than in ``attrs``.
 _COLUMNS = ("rn", "et", "lbl", "acpi")
 
 
 def handle(request: Request) -> Response:
     """Handle one request; never raises."""
+    response = _handle(request)
+    REQUESTS.labels(request.binding, int(request.op), int(response.rsc)).inc()
+    return response
+
+
+def _handle(request: Request) -> Response:
     ctx = None
     try:
         if request.rvi is not None and request.rvi not in RELEASES:
@@ -68,6 +81,8 @@ def handle(request: Request) -> Response:
         logger.exception("oneM2M request %s failed", request.rqi)
         return error(request, RSC.INTERNAL_SERVER_ERROR, "internal server error")
     _after_commit(ctx)
+    if ctx.created_instances:
+        INSTANCES.labels(request.binding).inc(len(ctx.created_instances))
     return _finish(request, response)
 
 
