@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -115,7 +116,11 @@ def _content(request: HttpRequest) -> tuple[int | None, dict[str, Any] | None]:
     if media.lower() not in MEDIA_TYPES:
         raise M2MError(RSC.UNSUPPORTED_MEDIA_TYPE, "send application/json")
     try:
-        body = json.loads(request.body or b"null")
+        raw = request.body
+    except RequestDataTooBig:
+        raise bad_request("the body is larger than this CSE accepts") from None
+    try:
+        body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"the body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
