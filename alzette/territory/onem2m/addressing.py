@@ -87,6 +87,10 @@ def _lookup(segments: list[str]) -> Resource:
         if base is not None:
             path = "/".join([base.path, *segments[1:]])
             found = Resource.objects.filter(_alive(), path=path).first()
+    if found is None and segments in ([config.cse_rn()], ["-"], [config.cse_ri()]):
+        from alzette.territory.onem2m import tree
+
+        found = tree.cse_base()  # the very first request: the root is made now
     if found is None:
         raise not_found(f"no resource at {'/'.join(segments)}")
     return found

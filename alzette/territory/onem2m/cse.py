@@ -70,13 +70,15 @@ def _handle(request: Request) -> Response:
         if request.rvi is not None and request.rvi not in RELEASES:
             raise M2MError(RSC.RELEASE_VERSION_NOT_SUPPORTED, f"release {request.rvi} unknown")
         originator = security.authenticate(request)
-        tree.cse_base()
         ctx = Context(request=request, originator=originator)
         with transaction.atomic(using=TERRITORY):
             response = _dispatch(ctx, request)
             _write_ledger(ctx)
     except M2MError as exc:
         return error(request, exc.rsc, exc.dbg)
+    except IntegrityError:
+        # Two requests raced for one name: the other one won.
+        return error(request, RSC.CONFLICT, "a resource with this name or id exists already")
     except Exception:
         logger.exception("oneM2M request %s failed", request.rqi)
         return error(request, RSC.INTERNAL_SERVER_ERROR, "internal server error")
@@ -95,6 +97,8 @@ def handle_nested(ctx: Context, request: Request) -> Response:
             response = _dispatch(nested, request)
     except M2MError as exc:
         return error(request, exc.rsc, exc.dbg)
+    except IntegrityError:
+        return error(request, RSC.CONFLICT, "a resource with this name or id exists already")
     ctx.notified |= nested.notified
     ctx.created_instances += nested.created_instances
     ctx.ledger += nested.ledger
@@ -211,11 +215,7 @@ def _create(ctx: Context, request: Request, target: addressing.Target) -> Respon
     kind.prepare(ctx, parent, resource, values)
     if Resource.objects.filter(pi=parent.ri, rn=resource.rn).exists():
         raise M2MError(RSC.CONFLICT, f"{parent.path} already has a child named {resource.rn}")
-    try:
-        with transaction.atomic(using=TERRITORY):
-            resource.save(force_insert=True)
-    except IntegrityError:
-        raise M2MError(RSC.CONFLICT, f"{resource.rn} or {resource.ri} exists already") from None
+    resource.save(force_insert=True)
     kind.after_create(ctx, parent, resource)
     subscriptions.event(ctx, parent, EventType.CREATE_CHILD, resource)
     return Response(rsc=RSC.CREATED, pc=_created_content(rcn, kind, resource), location=resource.ri)
