@@ -273,13 +273,18 @@ def http_run(cse: Cse, clients: int, requests: int) -> Figures:
     return figures
 
 
-def measure_http(cse: Cse, args: argparse.Namespace) -> list[Figures]:
-    results = []
+def measure_http(cse: Cse, args: argparse.Namespace, results: list[Figures]) -> None:
     for clients in (1, args.clients):
         http_run(cse, clients, args.warmup)  # first requests pay imports and connections
         results.append(http_run(cse, clients, args.requests))
         progress(results[-1].row())
-    return results
+
+
+def logs_folder(folder: Path, args: argparse.Namespace) -> Path:
+    """Where the servers write their output: kept with --logs, else gone with the run."""
+    target = Path(args.logs) if args.logs else folder
+    target.mkdir(parents=True, exist_ok=True)
+    return target
 
 
 def progress(line: str) -> None:
@@ -320,7 +325,7 @@ def migrate(env: dict[str, str]) -> None:
             raise RuntimeError(f"migrate --database {alias} failed:\n{done.stderr[-2000:]}")
 
 
-def bench_alzette(folder: Path, args: argparse.Namespace) -> list[Figures]:
+def bench_alzette(folder: Path, args: argparse.Namespace, results: list[Figures]) -> None:
     with databases() as urls:
         env = alzette_env(folder / "alzette", urls)
         migrate(env)
@@ -329,15 +334,14 @@ def bench_alzette(folder: Path, args: argparse.Namespace) -> list[Figures]:
         serve += ["--skip-collectstatic"] + (
             ["--workers", str(args.workers)] if args.workers else []
         )
-        log = folder / "alzette.log"
+        log = logs_folder(folder, args) / "alzette.log"
         with process(serve, env, log) as server:
             wait_until_ready(port, "/onem2m/alzette", server, log)
             cse = Cse("Alzette", port, "/onem2m/alzette")
             cse.prepare()
-            results = measure_http(cse, args)
+            measure_http(cse, args, results)
             if not args.skip_mqtt:
                 results += measure_mqtt(cse, env, folder, args)
-    return results
 
 
 # --- ACME ------------------------------------------------------------------------------
@@ -391,7 +395,7 @@ def ensure_acme() -> None:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "acmecse"], check=True)
 
 
-def bench_acme(folder: Path, args: argparse.Namespace) -> list[Figures]:
+def bench_acme(folder: Path, args: argparse.Namespace, results: list[Figures]) -> None:
     ensure_acme()
     home = folder / "acme"
     home.mkdir()
@@ -401,12 +405,12 @@ def bench_acme(folder: Path, args: argparse.Namespace) -> list[Figures]:
     # ACME takes the configuration's file name only and looks it up in its base directory.
     command = [sys.executable, "-m", "acmecse", "--config", "acme.ini"]
     command += ["--base-directory", str(home), "--headless"]
-    log = folder / "acme.log"
+    log = logs_folder(folder, args) / "acme.log"
     with process(command, dict(os.environ), log, cwd=home) as server:
         wait_until_ready(port, "/cse-in", server, log)
         cse = Cse("ACME", port, "/cse-in")
         cse.prepare()
-        return measure_http(cse, args)
+        measure_http(cse, args, results)
 
 
 # --- oneM2M over MQTT (Alzette only) -------------------------------------------------------
@@ -519,7 +523,7 @@ def measure_mqtt(
         print("MQTT: skipped (binding not available)", flush=True)
         return []
     binding_env = {**env, "ALZETTE_ONEM2M_MQTT_URL": MQTT_URL}
-    logs = [folder / f"mqtt-{n}.log" for n in range(args.mqtt_bindings)]
+    logs = [logs_folder(folder, args) / f"mqtt-{n}.log" for n in range(args.mqtt_bindings)]
     with contextlib.ExitStack() as stack:
         # Several binding processes share the request subscription ($share/...).
         bindings = [stack.enter_context(process(alzette("onem2m", "mqtt"), binding_env, log))
@@ -583,6 +587,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--mqtt-bindings", type=int, default=1, help="`alzette onem2m mqtt` processes (default 1)"
     )
+    parser.add_argument("--logs", help="keep the servers' output in this folder")
     parser.add_argument("--skip-acme", action="store_true")
     parser.add_argument("--skip-mqtt", action="store_true")
     return parser.parse_args()
@@ -595,15 +600,22 @@ def _interrupted(signum: int, frame: object) -> None:
 def main() -> None:
     args = parse_args()
     signal.signal(signal.SIGTERM, _interrupted)
+    # Restored explicitly: a shell starting the bench in the background ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     results: list[Figures] = []
     progress(HEADER)
     try:
         with tempfile.TemporaryDirectory(prefix="alzette-bench-") as folder:
-            results += bench_alzette(Path(folder), args)
+            bench_alzette(Path(folder), args, results)
             if not args.skip_acme:
-                results += bench_acme(Path(folder), args)
+                bench_acme(Path(folder), args, results)
     except KeyboardInterrupt:
+        report(results, args)
         sys.exit("interrupted; processes stopped and databases dropped")
+    except Exception:
+        # The figures measured before the failure are still worth printing.
+        report(results, args)
+        raise
     report(results, args)
 
 
