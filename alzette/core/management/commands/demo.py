@@ -55,13 +55,20 @@ class Command(BaseCommand):
                     "  (Ctrl+C to stop)"
                 )
             )
-            worker = None if options["no_worker"] else _start_worker()
+            self.stdout.write(
+                f"  oneM2M CSE: http://{options['host']}:{options['port']}/onem2m/"
+                f"{settings.ALZETTE_ONEM2M_CSE_RN} (docs/onem2m.md)"
+            )
+            children = [] if options["no_worker"] else [_start_worker()]
+            if settings.ALZETTE_ONEM2M_MQTT_URL:
+                # Devices may speak MQTT too when a broker is configured.
+                children.append(_start_child("onem2m", "mqtt"))
             try:
                 run_server(options["host"], options["port"], workers=1)
             finally:
-                if worker is not None:
-                    worker.send_signal(signal.SIGINT)  # let a running job finish
-                    worker.wait(timeout=30)
+                for child in children:
+                    child.send_signal(signal.SIGINT)  # let a running job finish
+                    child.wait(timeout=30)
 
     def _migrate(self, alias: str) -> Any:
         return lambda: call_command("migrate", database=alias, interactive=False, verbosity=1)
@@ -107,5 +114,10 @@ class Command(BaseCommand):
 def _start_worker() -> subprocess.Popen:
     """The worker as a child process: the demo's scheduled work (deadlines, webhooks...)
     runs without a second terminal. The consumer needs its own main thread (signals)."""
+    return _start_child("run_huey", "-w", "1")
+
+
+def _start_child(*command: str) -> subprocess.Popen:
     env = {**os.environ, "ALZETTE_MODE": settings.ALZETTE_MODE}
-    return subprocess.Popen([sys.executable, "-m", "alzette.cli", "run_huey", "-w", "1"], env=env)
+    # Our own console script with fixed arguments: nothing untrusted reaches it.
+    return subprocess.Popen([sys.executable, "-m", "alzette.cli", *command], env=env)  # noqa: S603
