@@ -54,8 +54,11 @@ def _alive() -> Q:
     return Q(et__isnull=True) | Q(et__gt=timezone.now())
 
 
-def resolve(to: str) -> Target:
-    """The resource (or virtual resource) ``to`` addresses, or 4004."""
+def resolve(to: str, lock: bool = False) -> Target:
+    """The resource (or virtual resource) ``to`` addresses, or 4004.
+
+    ``lock`` locks the row (a container receiving an instance) in the same query.
+    """
     segments = cse_relative(to).split("/")
     if "" in segments:
         raise bad_request(f"to: empty segment in {to!r}")
@@ -66,27 +69,32 @@ def resolve(to: str) -> Target:
             raise not_found("fopt addresses the members of a group only")
         return Target(group, "fopt", "/".join(segments[index + 1 :]))
     if segments[-1] in ("la", "ol") and len(segments) > 1:
-        container = _lookup(segments[:-1])
+        container = _lookup(segments[:-1], lock)
         if container.ty != T.CNT:
             raise not_found(f"{segments[-1]} exists under a container only")
         return Target(container, segments[-1])
-    return Target(_lookup(segments))
+    return Target(_lookup(segments, lock))
 
 
-def _lookup(segments: list[str]) -> Resource:
+def _one(lock: bool = False, **lookup: str) -> Resource | None:
+    rows = Resource.objects.filter(_alive(), **lookup)
+    if lock:
+        rows = rows.select_for_update()
+    return next(iter(rows[:1]), None)
+
+
+def _lookup(segments: list[str], lock: bool = False) -> Resource:
     first = segments[0]
     if first in (config.cse_rn(), "-"):
-        path = "/".join([config.cse_rn(), *segments[1:]])
-        found = Resource.objects.filter(_alive(), path=path).first()
+        found = _one(lock, path="/".join([config.cse_rn(), *segments[1:]]))
     elif len(segments) == 1:
-        found = Resource.objects.filter(_alive(), ri=first).first()
+        found = _one(lock, ri=first)
     else:
         # An unstructured id followed by names: the names are below it.
-        base = Resource.objects.filter(_alive(), ri=first).first()
+        base = _one(ri=first)
         found = None
         if base is not None:
-            path = "/".join([base.path, *segments[1:]])
-            found = Resource.objects.filter(_alive(), path=path).first()
+            found = _one(lock, path="/".join([base.path, *segments[1:]]))
     if found is None and segments in ([config.cse_rn()], ["-"], [config.cse_ri()]):
         from alzette.territory.onem2m import tree
 

@@ -137,7 +137,10 @@ def _write_ledger(ctx: Context) -> None:
 
 
 def _dispatch(ctx: Context, request: Request) -> Response:
-    target = addressing.resolve(request.to)
+    # A container receiving an instance is locked as it is found: its counters
+    # (cni, cbs, st) are read and written by one writer at a time.
+    lock = request.op == Operation.CREATE and request.ty == T.CIN
+    target = addressing.resolve(request.to, lock=lock)
     if target.virtual == "fopt":
         if not access.allowed(ctx, target.resource, _permission(request)):
             raise no_privilege()
@@ -209,12 +212,11 @@ def _create(ctx: Context, request: Request, target: addressing.Target) -> Respon
     exempt = kind.ty in (T.AE, T.SUB)
     if not exempt and not access.allowed(ctx, parent, Permission.CREATE):
         raise no_privilege(f"{ctx.originator} may not create under {parent.path}")
-    if kind.ty == T.CIN:
-        parent = Resource.objects.select_for_update().get(ri=parent.ri)
     resource = _new_resource(ctx, kind, parent, root, values)
     kind.prepare(ctx, parent, resource, values)
-    if Resource.objects.filter(pi=parent.ri, rn=resource.rn).exists():
+    if "rn" in values and Resource.objects.filter(pi=parent.ri, rn=resource.rn).exists():
         raise M2MError(RSC.CONFLICT, f"{parent.path} already has a child named {resource.rn}")
+    # A generated name is random: the unique constraint is the check (IntegrityError: 4105).
     resource.save(force_insert=True)
     kind.after_create(ctx, parent, resource)
     subscriptions.event(ctx, parent, EventType.CREATE_CHILD, resource)

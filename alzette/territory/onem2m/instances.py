@@ -58,6 +58,9 @@ def removed(instance: Resource) -> None:
 def enforce_limits(ctx: Context, container: Resource, save: bool = True) -> None:
     """Drop the oldest instances beyond mni, mbs and mia (TS-0001 9.6.6)."""
     mni, mbs, mia = (container.attrs.get(n) for n in ("mni", "mbs", "mia"))
+    within = (mni is None or container.cni <= mni) and (mbs is None or container.size <= mbs)
+    if within and mia is None:
+        return  # the common case: nothing to drop, no query
     instances = Resource.objects.filter(pi=container.ri, ty=T.CIN)
     dropped: list[tuple[str, int]] = []
     if mia is not None:
