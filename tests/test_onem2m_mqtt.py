@@ -169,3 +169,39 @@ def test_handle_payload_without_broker(settings):
     )
     assert answer["rsc"] == 2000 and answer["pc"]["m2m:cb"]["csi"]
     assert binding.topic_id("/id-alzette/Cx") == "id-alzette:Cx"
+
+
+def test_a_batch_commits_together_and_refusals_undo_only_themselves(settings):
+    from alzette.territory.onem2m.models import Resource
+    from tests.onem2m_helpers import M2M
+
+    settings.ALZETTE_ONEM2M_DELIVERY = "worker"
+    aei = M2M().register("batcher", origin="Cbatcher")["aei"]
+
+    class Recorder:
+        published: list = []
+
+        def publish(self, topic, payload, qos=0):
+            self.published.append((topic, json.loads(payload)))
+
+    def request(rqi, pc, ty=3):
+        primitive = {"op": 1, "to": "alzette/batcher", "fr": aei, "rqi": rqi, "ty": ty, "pc": pc}
+        return f"/oneM2M/req/{aei}/id-alzette/json", json.dumps(primitive).encode()
+
+    recorder = Recorder()
+    binding._process(
+        recorder,
+        [
+            request("a", {"m2m:cnt": {"rn": "one"}}),
+            request("b", {"m2m:cnt": {"rn": "one"}}),  # the same name: 4105
+            request("c", {"m2m:cnt": {"rn": "two", "mni": -1}}),  # 4000
+            (f"/oneM2M/req/{aei}/id-alzette/json", b"{oops"),
+            request("e", {"m2m:cnt": {"rn": "three"}}),
+            ("/elsewhere/topic", b"{}"),  # not oneM2M: ignored, no answer
+        ],
+    )
+    codes = [(answer["rqi"], answer["rsc"]) for _topic, answer in recorder.published]
+    assert codes == [("a", 2001), ("b", 4105), ("c", 4000), ("", 4000), ("e", 2001)]
+    assert recorder.published[0][0] == f"/oneM2M/resp/{aei}/id-alzette/json"
+    names = set(Resource.objects.filter(pi=aei).values_list("rn", flat=True))
+    assert names == {"one", "three"}

@@ -57,14 +57,26 @@ INSTANCES = Counter("alzette_onem2m_instances_total", "contentInstances created"
 _COLUMNS = ("rn", "et", "lbl", "acpi")
 
 
-def handle(request: Request) -> Response:
-    """Handle one request; never raises."""
-    response = _handle(request)
+def handle(request: Request, deferred: list[Context] | None = None) -> Response:
+    """Handle one request; never raises.
+
+    A binding that handles a batch of requests inside one transaction of its own
+    (each request then runs in a savepoint) passes ``deferred``: the work due
+    after the commit (notifications, events) is appended there, for the binding
+    to run with ``after_commit`` once its transaction has committed.
+    """
+    response = _handle(request, deferred)
     REQUESTS.labels(request.binding, int(request.op), int(response.rsc)).inc()
     return response
 
 
-def _handle(request: Request) -> Response:
+def after_commit(contexts: list[Context]) -> None:
+    """Run what deferred requests left for after the commit."""
+    for ctx in contexts:
+        _after_commit(ctx)
+
+
+def _handle(request: Request, deferred: list[Context] | None) -> Response:
     ctx = None
     try:
         if request.rvi is not None and request.rvi not in RELEASES:
@@ -82,9 +94,10 @@ def _handle(request: Request) -> Response:
     except Exception:
         logger.exception("oneM2M request %s failed", request.rqi)
         return error(request, RSC.INTERNAL_SERVER_ERROR, "internal server error")
-    _after_commit(ctx)
-    if ctx.created_instances:
-        INSTANCES.labels(request.binding).inc(len(ctx.created_instances))
+    if deferred is None:
+        _after_commit(ctx)
+    else:
+        deferred.append(ctx)
     return _finish(request, response)
 
 
@@ -120,6 +133,8 @@ def _finish(request: Request, response: Response) -> Response:
 def _after_commit(ctx: Context | None) -> None:
     if ctx is None:
         return
+    if ctx.created_instances:
+        INSTANCES.labels(ctx.request.binding).inc(len(ctx.created_instances))
     if ctx.notified:
         notifications.kick()
     for instance in ctx.created_instances:

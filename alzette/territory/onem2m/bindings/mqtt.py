@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import uuid
 from typing import Any
@@ -29,8 +30,9 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 
+from alzette.core.repositories import TERRITORY
 from alzette.territory.onem2m import config, cse, security
 from alzette.territory.onem2m.bindings.base import Binding, DeliveryError
 from alzette.territory.onem2m.constants import RSC
@@ -127,18 +129,83 @@ class MqttBinding(Binding):
         url = settings.ALZETTE_ONEM2M_MQTT_URL
         if not url:
             raise RuntimeError("ALZETTE_ONEM2M_MQTT_URL is not set")
+        stop = stop or threading.Event()
         cse_id = topic_id(config.csi())
+        inbox: queue.Queue = queue.Queue()
         client = _client(url)
         client.on_connect = lambda c, u, f, rc, p=None: _subscribe(c, cse_id, ready)
-        client.on_message = _on_request
+        # The network thread only queues; requests are handled here, in batches.
+        client.on_message = lambda c, u, message: inbox.put((message.topic, message.payload))
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.connect(*_address(url), keepalive=30)
         client.loop_start()
         try:
-            (stop or threading.Event()).wait()
+            while not stop.is_set():
+                batch = _next_batch(inbox)
+                if batch:
+                    _process(client, batch)
         finally:
             client.loop_stop()
             client.disconnect()
+
+
+BATCH = 200
+
+
+def _next_batch(inbox: queue.Queue) -> list[tuple[str, bytes]]:
+    try:
+        batch = [inbox.get(timeout=0.5)]
+    except queue.Empty:
+        return []
+    while len(batch) < BATCH:
+        try:
+            batch.append(inbox.get_nowait())
+        except queue.Empty:
+            break
+    return batch
+
+
+def _process(client: mqtt.Client, batch: list[tuple[str, bytes]]) -> None:
+    """Handle what arrived together in one transaction, each request in a savepoint
+    (one refused request undoes only itself); answer after the commit, so that no
+    device hears "created" of something that is not stored."""
+    deferred: list = []
+    answers: list[tuple[str, dict]] = []
+    try:
+        with transaction.atomic(using=TERRITORY):
+            for topic, payload in batch:
+                answer = _answer(topic, payload, deferred)
+                if answer is not None:
+                    answers.append(answer)
+    except Exception:
+        logger.exception("a batch of %d oneM2M MQTT requests failed to commit", len(batch))
+        deferred = []
+        answers = [(topic, _failure(primitive)) for topic, primitive in answers]
+    finally:
+        close_old_connections()
+    cse.after_commit(deferred)
+    for topic, primitive in answers:
+        client.publish(topic, json.dumps(primitive), qos=1)
+
+
+def _failure(primitive: dict) -> dict:
+    return {"rsc": int(RSC.INTERNAL_SERVER_ERROR), "rqi": primitive.get("rqi", ""),
+            "pc": {"m2m:dbg": "internal server error"}}  # fmt: skip
+
+
+def _answer(topic: str, payload: bytes, deferred: list) -> tuple[str, dict] | None:
+    parts = topic.split("/")
+    # "", "oneM2M", kind, originator, receiver, serialisation
+    if len(parts) != 6 or parts[1] != "oneM2M" or parts[2] not in ("req", "reg_req"):
+        logger.warning("ignored MQTT message on %s", topic)
+        return None
+    kind, originator, receiver, serialisation = parts[2], parts[3], parts[4], parts[5]
+    if serialisation != "json":
+        logger.warning("unsupported serialisation %s on %s", serialisation, topic)
+        return None
+    response_topic = f"/oneM2M/{kind.replace('req', 'resp')}/{originator}/{receiver}/json"
+    registration = kind == "reg_req"
+    return response_topic, handle_payload(payload, originator, registration, deferred)
 
 
 def _subscribe(client: mqtt.Client, cse_id: str, ready: threading.Event | None) -> None:
@@ -149,27 +216,9 @@ def _subscribe(client: mqtt.Client, cse_id: str, ready: threading.Event | None) 
     logger.info("oneM2M MQTT binding listening for %s", cse_id)
 
 
-def _on_request(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-    parts = message.topic.split("/")
-    # "", "oneM2M", kind, originator, receiver, serialisation
-    if len(parts) != 6 or parts[1] != "oneM2M" or parts[2] not in ("req", "reg_req"):
-        logger.warning("ignored MQTT message on %s", message.topic)
-        return
-    kind, originator, receiver, serialisation = parts[2], parts[3], parts[4], parts[5]
-    response_topic = (
-        f"/oneM2M/{kind.replace('req', 'resp')}/{originator}/{receiver}/{serialisation}"
-    )
-    if serialisation != "json":
-        logger.warning("unsupported serialisation %s on %s", serialisation, message.topic)
-        return
-    try:
-        answer = handle_payload(message.payload, originator, registration=kind == "reg_req")
-    finally:
-        close_old_connections()
-    client.publish(response_topic, json.dumps(answer), qos=1)
-
-
-def handle_payload(payload: bytes, topic_originator: str, registration: bool = False) -> dict:
+def handle_payload(
+    payload: bytes, topic_originator: str, registration: bool = False, deferred: list | None = None
+) -> dict:
     """One MQTT request: parse, check it against its topic, handle; the response."""
     try:
         raw = json.loads(payload)
@@ -187,4 +236,4 @@ def handle_payload(payload: bytes, topic_originator: str, registration: bool = F
     except M2MError as exc:
         fallback = Request(op=1, to="", fr=topic_originator, rqi=str(rqi))  # type: ignore[arg-type]
         return cse.error(fallback, exc.rsc, exc.dbg).primitive()
-    return cse.handle(request).primitive()
+    return cse.handle(request, deferred).primitive()
