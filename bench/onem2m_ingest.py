@@ -7,12 +7,14 @@
 Starts Alzette (`alzette serve`, development mode, ALZETTE_ONEM2M_DELIVERY=worker)
 on fresh PostgreSQL databases, and the ACME CSE (PyPI package `acmecse`, a dev
 tool installed into the venv on demand, never a dependency) headless with its
-in-memory database, each on a free loopback port. On each CSE it registers an AE
-and a container (mni 1000), then times the creation of contentInstances over
-HTTP (TS-0009) by 1 client and by 32 concurrent clients (keep-alive
-connections, one per thread), and over MQTT (TS-0010) against Alzette when its
-binding (`alzette onem2m mqtt`) exists. Every response must be a 201 (2001);
-the others are counted as errors.
+in-memory database, each on a free loopback port, one after the other. On each
+CSE it registers an AE, then times the creation of contentInstances, each run in
+a fresh container (mni 1000) after a warm-up: over HTTP (TS-0009) by 1 client
+and by 32 concurrent clients (keep-alive connections, one per thread), and over
+MQTT (TS-0010) against Alzette when its binding (`alzette onem2m mqtt`) exists,
+by one client publishing without waiting for each answer (at most --mqtt-window
+requests outstanding). Every response must be a 201 (2001); the others, and
+requests never answered, are counted as errors.
 
 Targets: Alzette's HTTP throughput at least 5 times ACME's; MQTT at least 2,000
 contentInstances/s on the 2-core reference machine. Printed, never asserted.
@@ -207,7 +209,7 @@ def request(
 
 @dataclass
 class Cse:
-    """A CSE under test and, once ``prepare`` ran, the AE and container written to."""
+    """A CSE under test and, once ``register`` ran, the AE and the container written to."""
 
     name: str
     port: int
@@ -218,18 +220,22 @@ class Cse:
     def connection(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
 
-    def prepare(self) -> None:
-        """Register the AE "bench" (origin "C": the CSE assigns its AE-ID) and its container."""
+    def register(self) -> None:
+        """Register the AE "bench" (origin "C": the CSE assigns its AE-ID)."""
         ae = {"m2m:ae": {"rn": "bench", "api": "Nbench", "rr": False, "srv": ["3"]}}
         status, body = request(self.connection(), self.base, "C", 2, json.dumps(ae).encode())
         if status != 201:
             raise RuntimeError(f"{self.name}: AE registration answered {status}: {body!r}")
         self.origin = json.loads(body)["m2m:ae"]["aei"]
-        cnt = json.dumps({"m2m:cnt": {"rn": "data", "mni": 1000}}).encode()
+
+    def new_container(self, name: str) -> None:
+        """A fresh container per run, so that no run starts with the instances of the
+        one before (a full container, mni 1000, deletes its oldest on every creation)."""
+        cnt = json.dumps({"m2m:cnt": {"rn": name, "mni": 1000}}).encode()
         status, body = request(self.connection(), f"{self.base}/bench", self.origin, 3, cnt)
         if status != 201:
             raise RuntimeError(f"{self.name}: container creation answered {status}: {body!r}")
-        self.container = f"{self.base}/bench/data"
+        self.container = f"{self.base}/bench/{name}"
 
 
 def _client(cse: Cse, count: int, start: threading.Barrier, figures: Figures) -> None:
@@ -280,6 +286,7 @@ def http_run(cse: Cse, clients: int, requests: int) -> Figures:
 
 def measure_http(cse: Cse, args: argparse.Namespace, results: list[Figures]) -> None:
     for clients in (1, args.clients):
+        cse.new_container(f"http{clients}")
         http_run(cse, clients, args.warmup)  # first requests pay imports and connections
         results.append(http_run(cse, clients, args.requests))
         progress(results[-1].row())
@@ -343,7 +350,7 @@ def bench_alzette(folder: Path, args: argparse.Namespace, results: list[Figures]
         with process(serve, env, log) as server:
             wait_until_ready(port, "/onem2m/alzette", server, log)
             cse = Cse("Alzette", port, "/onem2m/alzette")
-            cse.prepare()
+            cse.register()
             measure_http(cse, args, results)
             if not args.skip_mqtt:
                 results += measure_mqtt(cse, env, folder, args)
@@ -414,7 +421,7 @@ def bench_acme(folder: Path, args: argparse.Namespace, results: list[Figures]) -
     with process(command, dict(os.environ), log, cwd=home) as server:
         wait_until_ready(port, "/cse-in", server, log)
         cse = Cse("ACME", port, "/cse-in")
-        cse.prepare()
+        cse.register()
         measure_http(cse, args, results)
 
 
@@ -468,7 +475,7 @@ class MqttClient:
     topic: str
 
     def primitive(self, rqi: str) -> bytes:
-        to = self.cse.container.removeprefix("/onem2m/")  # CSE-relative: alzette/bench/data
+        to = self.cse.container.removeprefix("/onem2m/")  # CSE-relative: alzette/bench/mqtt
         pc = {"m2m:cin": {"con": "21.5"}}
         primitive = {"op": 1, "to": to, "fr": self.cse.origin, "rqi": rqi, "rvi": "3"}
         return json.dumps({**primitive, "ty": 4, "pc": pc}).encode()
@@ -545,6 +552,7 @@ def measure_mqtt(
         # Several binding processes share the request subscription ($share/...).
         bindings = [stack.enter_context(process(alzette("onem2m", "mqtt"), binding_env, log))
                     for log in logs]  # fmt: skip
+        cse.new_container("mqtt")
         with mqtt_client(cse) as client:
             if not client.wait_for_binding():
                 raise RuntimeError(f"the MQTT binding never answered:\n{tail(logs[0])}")
