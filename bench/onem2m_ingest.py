@@ -433,6 +433,19 @@ def mqtt_binding_available(env: dict[str, str]) -> bool:
     return done.returncode == 0
 
 
+def broker_address() -> tuple[str, int] | None:
+    """The broker's host and port if something listens there, else None."""
+    from urllib.parse import urlsplit
+
+    broker = urlsplit(MQTT_URL)
+    address = (broker.hostname or "127.0.0.1", broker.port or 1883)
+    try:
+        socket.create_connection(address, timeout=2).close()
+    except OSError:
+        return None
+    return address
+
+
 class Responses:
     """Collects response primitives on the client's network thread; the window caps
     the requests awaiting an answer (a broker queues a bounded number per subscriber,
@@ -452,7 +465,10 @@ class Responses:
 
     def on_message(self, client: object, userdata: object, message: object) -> None:
         now = time.perf_counter()
-        answer = json.loads(message.payload)
+        try:
+            answer = json.loads(message.payload)
+        except ValueError:  # not ours to judge; an exception here would stop paho's loop
+            return
         began = self.sent.pop(answer.get("rqi"), None)
         if began is None:  # a late answer from an earlier round
             return
@@ -515,9 +531,7 @@ class MqttClient:
 
 
 @contextlib.contextmanager
-def mqtt_client(cse: Cse) -> Iterator[MqttClient]:
-    from urllib.parse import urlsplit
-
+def mqtt_client(cse: Cse, broker: tuple[str, int]) -> Iterator[MqttClient]:
     from paho.mqtt import client as mqtt
 
     responses = Responses()
@@ -526,8 +540,7 @@ def mqtt_client(cse: Cse) -> Iterator[MqttClient]:
     client.on_message = responses.on_message
     subscribed = threading.Event()
     client.on_subscribe = lambda *_: subscribed.set()
-    broker = urlsplit(MQTT_URL)
-    client.connect(broker.hostname or "127.0.0.1", broker.port or 1883)
+    client.connect(*broker)
     client.loop_start()
     originator = cse.origin.lstrip("/").replace("/", ":")  # TS-0010 topic form
     try:
@@ -546,6 +559,9 @@ def measure_mqtt(
     if not mqtt_binding_available(env):
         print("MQTT: skipped (binding not available)", flush=True)
         return []
+    if (broker := broker_address()) is None:
+        print(f"MQTT: skipped (no broker at {MQTT_URL})", flush=True)
+        return []
     binding_env = {**env, "ALZETTE_ONEM2M_MQTT_URL": MQTT_URL}
     logs = [logs_folder(folder, args) / f"mqtt-{n}.log" for n in range(args.mqtt_bindings)]
     with contextlib.ExitStack() as stack:
@@ -553,7 +569,7 @@ def measure_mqtt(
         bindings = [stack.enter_context(process(alzette("onem2m", "mqtt"), binding_env, log))
                     for log in logs]  # fmt: skip
         cse.new_container("mqtt")
-        with mqtt_client(cse) as client:
+        with mqtt_client(cse, broker) as client:
             if not client.wait_for_binding():
                 raise RuntimeError(f"the MQTT binding never answered:\n{tail(logs[0])}")
             client.round(args.warmup, args.mqtt_window, 60)
