@@ -53,7 +53,12 @@ MQTT_URL = os.environ.get("BENCH_MQTT_URL", "mqtt://127.0.0.1:1883")
 ALIASES = ("personal", "territory", "ledger")
 #: Settings of the caller's environment passed on to Alzette (sizing knobs); any
 #: other ALZETTE_* variable is dropped so that the bench always measures the same set-up.
-TUNING = ("ALZETTE_WORKERS", "ALZETTE_DB_CONN_MAX_AGE", "ALZETTE_REDIS_URL")
+TUNING = (
+    "ALZETTE_WORKERS",
+    "ALZETTE_DB_CONN_MAX_AGE",
+    "ALZETTE_DB_POOL_SIZE",
+    "ALZETTE_REDIS_URL",
+)
 INSTANCE = json.dumps({"m2m:cin": {"con": "21.5", "cnf": "text/plain:0"}}).encode()
 _request_ids = itertools.count()
 

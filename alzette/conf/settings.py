@@ -129,24 +129,29 @@ TEMPLATES = [
 # --- The two repositories -------------------------------------------------
 # Persistent connections are off by default: Django advises against them under ASGI.
 _CONN_MAX_AGE = env_int("ALZETTE_DB_CONN_MAX_AGE", 0)
+# A psycopg pool per PostgreSQL database and process (0: none), see docs/operations.md.
+_POOL_SIZE = env_int("ALZETTE_DB_POOL_SIZE", 0)
 DATABASES = {
     "personal": database_config(
         "ALZETTE_PERSONAL_DATABASE_URL",
         env_str("ALZETTE_PERSONAL_DATABASE_URL"),
         DATA_DIR / "personal.sqlite3",
         _CONN_MAX_AGE,
+        _POOL_SIZE,
     ),
     "territory": database_config(
         "ALZETTE_TERRITORY_DATABASE_URL",
         env_str("ALZETTE_TERRITORY_DATABASE_URL"),
         DATA_DIR / "territory.sqlite3",
         _CONN_MAX_AGE,
+        _POOL_SIZE,
     ),
     "ledger": database_config(
         "ALZETTE_LEDGER_DATABASE_URL",
         env_str("ALZETTE_LEDGER_DATABASE_URL"),
         DATA_DIR / "ledger.sqlite3",
         _CONN_MAX_AGE,
+        _POOL_SIZE,
     ),
 }
 # "default" is the personal connection itself (alzette.core.db explains why).

@@ -37,9 +37,15 @@ SQLITE_OPTIONS = {
 
 
 def database_config(
-    variable: str, url: str, sqlite_file: Path, conn_max_age: int = 0
+    variable: str, url: str, sqlite_file: Path, conn_max_age: int = 0, pool_size: int = 0
 ) -> dict[str, Any]:
-    """Build one DATABASES entry from a URL, or an embedded SQLite file without one."""
+    """Build one DATABASES entry from a URL, or an embedded SQLite file without one.
+
+    ``pool_size`` > 0 gives each process a psycopg connection pool of at most that
+    many connections per PostgreSQL database: under ASGI, Django's advice instead
+    of persistent connections, and a bound on connections where persistent ones
+    would open one per thread.
+    """
     if not url:
         return {
             "ENGINE": "django.db.backends.sqlite3",
@@ -57,6 +63,17 @@ def database_config(
         )
     if config["ENGINE"].endswith("sqlite3"):
         config["OPTIONS"] = dict(SQLITE_OPTIONS)
+    elif pool_size > 0:
+        if conn_max_age:
+            raise ImproperlyConfigured(
+                "ALZETTE_DB_POOL_SIZE and ALZETTE_DB_CONN_MAX_AGE exclude each other."
+            )
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": pool_size,
+            "timeout": 10,
+        }
+        config["CONN_HEALTH_CHECKS"] = False  # the pool checks what it lends
     return config
 
 
