@@ -205,3 +205,57 @@ def test_a_batch_commits_together_and_refusals_undo_only_themselves(settings):
     assert recorder.published[0][0] == f"/oneM2M/resp/{aei}/id-alzette/json"
     names = set(Resource.objects.filter(pi=aei).values_list("rn", flat=True))
     assert names == {"one", "three"}
+
+
+def test_instances_arriving_together_are_written_together(settings):
+    from alzette.territory.onem2m.models import Notification, Resource
+    from tests.onem2m_helpers import M2M
+
+    settings.ALZETTE_ONEM2M_DELIVERY = "worker"
+    m2m = M2M()
+    aei = m2m.register("meter", origin="Cmeter")["aei"]
+    m2m.container("alzette/meter", "flow", aei, mbs=20, mni=4)
+    body = {"m2m:sub": {"rn": "w", "nu": [aei], "enc": {"net": [3]}}}
+    assert m2m.create("alzette/meter/flow", 23, body, origin=aei).status_code == 201
+
+    class Recorder:
+        published: list = []
+
+        def publish(self, topic, payload, qos=0):
+            self.published.append(json.loads(payload))
+
+    def cin(rqi, rcn=None, **attrs):
+        primitive = {"op": 1, "to": "alzette/meter/flow", "fr": aei, "rqi": rqi, "ty": 4,
+                     "pc": {"m2m:cin": attrs}}  # fmt: skip
+        if rcn is not None:
+            primitive["rcn"] = rcn
+        return f"/oneM2M/req/{aei}/id-alzette/json", json.dumps(primitive).encode()
+
+    recorder = Recorder()
+    other = ("/oneM2M/req/Cstranger/id-alzette/json", json.dumps(
+        {"op": 1, "to": "alzette/meter/flow", "fr": "Cstranger", "rqi": "x", "ty": 4,
+         "pc": {"m2m:cin": {"con": "1"}}}).encode())  # fmt: skip
+    binding._process(
+        recorder,
+        [
+            cin("a", con="1"),
+            cin("b", con="22", cs=2),  # cs is the CSE's to compute: 4000
+            cin("c", con="x" * 21),  # larger than mbs: 5207
+            cin("d", con="3", rn="named"),
+            cin("d2", con="3", rn="named"),  # the same name again: 4105
+            other,  # no right to write here: 4103
+            cin("e", con="4", rcn=0),
+            cin("f", con="5"),
+            cin("g", con="6"),
+        ],
+    )
+    codes = [(a["rqi"], a["rsc"]) for a in recorder.published]
+    assert codes == [("a", 2001), ("b", 4000), ("c", 5207), ("d", 2001), ("d2", 4105),
+                     ("x", 4103), ("e", 2001), ("f", 2001), ("g", 2001)]  # fmt: skip
+    assert "pc" not in recorder.published[6]
+    cnt = m2m.retrieve("alzette/meter/flow", origin=aei).json()["m2m:cnt"]
+    # Five written, mni 4 keeps the last four; st counts every instance.
+    assert (cnt["cni"], cnt["st"]) == (4, 5)
+    kept = Resource.objects.filter(pi=cnt["ri"], ty=4).order_by("st")
+    assert [r.attrs["con"] for r in kept] == ["3", "4", "5", "6"]
+    assert Notification.objects.filter(subscription__startswith="sub").count() == 5

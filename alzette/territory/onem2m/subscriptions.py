@@ -120,15 +120,24 @@ def event(
     net: EventType,
     changed: Resource,
     modified: dict[str, Any] | None = None,
+    subs: list[Resource] | None = None,
 ) -> None:
-    """Queue the notifications of ``subscribed``'s subscriptions for this event."""
-    # A subscription is not told of its own creation.
-    subs = Resource.objects.filter(pi=subscribed.ri, ty=T.SUB).exclude(ri=changed.ri)
+    """Queue the notifications of ``subscribed``'s subscriptions for this event.
+
+    ``subs`` is ``subscribers(subscribed)`` read once for many events (a batch).
+    """
+    if subs is None:
+        subs = subscribers(subscribed)
     for sub in subs:
-        if sub.et is not None and sub.et <= ctx.now:
+        # A subscription is not told of its own creation.
+        if sub.ri == changed.ri or (sub.et is not None and sub.et <= ctx.now):
             continue
         if _matches(sub, net, changed, modified):
             _queue(ctx, sub, net, changed, modified)
+
+
+def subscribers(subscribed: Resource) -> list[Resource]:
+    return list(Resource.objects.filter(pi=subscribed.ri, ty=T.SUB))
 
 
 def _matches(sub: Resource, net: EventType, changed: Resource, modified: dict | None) -> bool:
@@ -191,6 +200,7 @@ def _queue(
             from alzette.territory.onem2m import tree
 
             tree.delete(ctx, sub)
+            sub.et = ctx.now  # gone: later events of the same batch skip it
             return
     if dirty:
         Resource.objects.filter(ri=sub.ri).update(attrs=sub.attrs)

@@ -166,17 +166,14 @@ def _next_batch(inbox: queue.Queue) -> list[tuple[str, bytes]]:
 
 
 def _process(client: mqtt.Client, batch: list[tuple[str, bytes]]) -> None:
-    """Handle what arrived together in one transaction, each request in a savepoint
-    (one refused request undoes only itself); answer after the commit, so that no
+    """Handle what arrived together in one transaction (``cse.handle_batch``: one
+    request's refusal undoes only itself); answer after the commit, so that no
     device hears "created" of something that is not stored."""
     deferred: list = []
     answers: list[tuple[str, dict]] = []
     try:
         with transaction.atomic(using=TERRITORY):
-            for topic, payload in batch:
-                answer = _answer(topic, payload, deferred)
-                if answer is not None:
-                    answers.append(answer)
+            answers = _answers(batch, deferred)
     except Exception:
         logger.exception("a batch of %d oneM2M MQTT requests failed to commit", len(batch))
         deferred = []
@@ -193,7 +190,23 @@ def _failure(primitive: dict) -> dict:
             "pc": {"m2m:dbg": "internal server error"}}  # fmt: skip
 
 
-def _answer(topic: str, payload: bytes, deferred: list) -> tuple[str, dict] | None:
+def _answers(batch: list[tuple[str, bytes]], deferred: list) -> list[tuple[str, dict]]:
+    """Parse each message; handle the valid requests together; answers in order."""
+    slots: list[tuple[str, dict | Request]] = []
+    for topic, payload in batch:
+        parsed = _parse(topic, payload)
+        if parsed is not None:
+            slots.append(parsed)
+    requests = [item for _, item in slots if isinstance(item, Request)]
+    responses = iter(cse.handle_batch(requests, deferred))
+    return [
+        (topic, next(responses).primitive() if isinstance(item, Request) else item)
+        for topic, item in slots
+    ]
+
+
+def _parse(topic: str, payload: bytes) -> tuple[str, dict | Request] | None:
+    """(response topic, the request or the error answer), or None if not for us."""
     parts = topic.split("/")
     # "", "oneM2M", kind, originator, receiver, serialisation
     if len(parts) != 6 or parts[1] != "oneM2M" or parts[2] not in ("req", "reg_req"):
@@ -204,8 +217,7 @@ def _answer(topic: str, payload: bytes, deferred: list) -> tuple[str, dict] | No
         logger.warning("unsupported serialisation %s on %s", serialisation, topic)
         return None
     response_topic = f"/oneM2M/{kind.replace('req', 'resp')}/{originator}/{receiver}/json"
-    registration = kind == "reg_req"
-    return response_topic, handle_payload(payload, originator, registration, deferred)
+    return response_topic, parse_payload(payload, originator, registration=kind == "reg_req")
 
 
 def _subscribe(client: mqtt.Client, cse_id: str, ready: threading.Event | None) -> None:
@@ -216,10 +228,10 @@ def _subscribe(client: mqtt.Client, cse_id: str, ready: threading.Event | None) 
     logger.info("oneM2M MQTT binding listening for %s", cse_id)
 
 
-def handle_payload(
-    payload: bytes, topic_originator: str, registration: bool = False, deferred: list | None = None
-) -> dict:
-    """One MQTT request: parse, check it against its topic, handle; the response."""
+def parse_payload(
+    payload: bytes, topic_originator: str, registration: bool = False
+) -> Request | dict:
+    """One MQTT request checked against its topic: the Request, or the error answer."""
     try:
         raw = json.loads(payload)
     except (ValueError, UnicodeDecodeError):
@@ -236,4 +248,12 @@ def handle_payload(
     except M2MError as exc:
         fallback = Request(op=1, to="", fr=topic_originator, rqi=str(rqi))  # type: ignore[arg-type]
         return cse.error(fallback, exc.rsc, exc.dbg).primitive()
-    return cse.handle(request, deferred).primitive()
+    return request
+
+
+def handle_payload(payload: bytes, topic_originator: str, registration: bool = False) -> dict:
+    """One MQTT request handled on its own: the response primitive."""
+    parsed = parse_payload(payload, topic_originator, registration)
+    if isinstance(parsed, dict):
+        return parsed
+    return cse.handle(parsed).primitive()
