@@ -204,11 +204,10 @@ def render(response: Response) -> HttpResponse:
     return answer
 
 
-@csrf_exempt
-def endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
-    """The one view of the binding: every oneM2M request over HTTP lands here."""
+def parse(request: HttpRequest, path: str) -> Request | Response:
+    """The request primitive of an HTTP request, or the error response to send."""
     try:
-        primitive = build_request(request, path)
+        return build_request(request, path)
     except M2MError as exc:
         fallback = Request(
             op=Operation.RETRIEVE,
@@ -217,5 +216,14 @@ def endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
             rqi=request.headers.get("X-M2M-RI", "") or uuid.uuid4().hex,
             rvi=request.headers.get("X-M2M-RVI") or None,
         )
-        return render(cse.error(fallback, exc.rsc, exc.dbg))
+        return cse.error(fallback, exc.rsc, exc.dbg)
+
+
+@csrf_exempt
+def endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
+    """The binding as a Django view (WSGI, the test client); under ASGI
+    ``bindings.asgi`` answers /onem2m/ first, with the same parse and render."""
+    primitive = parse(request, path)
+    if isinstance(primitive, Response):
+        return render(primitive)
     return render(cse.handle(primitive))
