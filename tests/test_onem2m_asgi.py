@@ -107,3 +107,53 @@ def test_too_large_body_is_a_oneM2M_error(settings):
     big = {"m2m:ae": {"api": "N" + "x" * 100, "rr": False}}
     status, head, body = asyncio.run(call(app, "POST", "/onem2m/alzette", big, headers("C", 2)))
     assert (status, head["x-m2m-rsc"]) == (400, "4000") and "m2m:dbg" in body
+
+
+def test_a_slow_notification_target_does_not_hold_up_measurements(settings):
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    settings.ALZETTE_ONEM2M_DELIVERY = "worker"
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(1.5)
+            self.send_response(200)
+            self.send_header("X-M2M-RSC", "2000")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    app = OneM2MApplication(None)
+
+    async def timed(coro):
+        await coro
+        return time.perf_counter()
+
+    async def scenario():
+        gateway = {"m2m:ae": {"rn": "gw", "api": "Ngw", "rr": True, "poa": [url]}}
+        await call(app, "POST", "/onem2m/alzette", gateway, headers("Cgw", 2))
+        await call(app, "POST", "/onem2m/alzette/gw", {"m2m:cnt": {"rn": "d"}}, headers("Cgw", 3))
+        notify = call(app, "POST", "/onem2m/alzette/gw", {"m2m:sgn": {"sur": "/x"}},
+                      {**headers("Cgw"), "Content-Type": "application/json"})  # fmt: skip
+        slow = asyncio.ensure_future(timed(notify))
+        await asyncio.sleep(0.2)
+        start = time.perf_counter()
+        await call(
+            app, "POST", "/onem2m/alzette/gw/d", {"m2m:cin": {"con": "1"}}, headers("Cgw", 4)
+        )
+        fast = time.perf_counter() - start
+        return fast, await slow - start
+
+    try:
+        fast, slow = asyncio.run(scenario())
+    finally:
+        server.shutdown()
+    assert fast < 1.0 < slow

@@ -7,7 +7,8 @@ application: requests under ``/onem2m/`` are read here and handed to one
 thread per process that handles what arrived together in one transaction
 (``cse.handle_batch``: contentInstances for one container are written together,
 each request's refusal stays its own) and answers each once it has committed.
-Everything else goes to Django. The Django view (``http.endpoint``) stays for
+Other oneM2M requests are handled one by one in the thread pool. Everything
+else goes to Django. The Django view (``http.endpoint``) stays for
 WSGI and the test client; both parse and render with the same functions.
 """
 
@@ -22,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections, transaction
@@ -152,5 +154,32 @@ class OneM2MApplication:
         if body is None:
             await _send(send, _too_large(scope))
             return
-        response = await asyncio.wrap_future(self.batcher.submit(scope, body))
+        if _is_instance_creation(scope):
+            response = await asyncio.wrap_future(self.batcher.submit(scope, body))
+        else:
+            # Anything that may wait on the network (a subscription's verification
+            # request, a forwarded notification) runs on its own, never holding
+            # up the measurements' batches.
+            response = await sync_to_async(handle_one, thread_sensitive=False)(scope, body)
         await _send(send, response)
+
+
+def _is_instance_creation(scope: Scope) -> bool:
+    if scope["method"] != "POST":
+        return False
+    for name, value in scope["headers"]:
+        if name.lower() == b"content-type":
+            params = value.decode("latin-1").replace(" ", "").split(";")[1:]
+            return "ty=4" in params
+    return False
+
+
+def handle_one(scope: Scope, body: bytes) -> HttpResponse:
+    """One request on its own (in a thread of the pool)."""
+    try:
+        parsed = _parse(scope, body)
+        if isinstance(parsed, Request):
+            parsed = cse.handle(parsed)
+        return http.render(parsed)
+    finally:
+        close_old_connections()
