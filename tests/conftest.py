@@ -187,3 +187,19 @@ def ledger_log():
 @pytest.fixture
 def api_client() -> Client:
     return Client(HTTP_ACCEPT="application/json")
+
+
+@pytest.fixture
+def m2m():
+    """A oneM2M HTTP client (tests/onem2m_helpers.py), originator CAdmin by default."""
+    from tests.onem2m_helpers import M2M
+
+    return M2M()
+
+
+@pytest.fixture
+def lamp(m2m):
+    """A oneM2M AE with a container "data", as a streetlight registers; its AE-ID."""
+    ae = m2m.register("lamp")
+    m2m.container("alzette/lamp", "data", ae["aei"])
+    return ae["aei"]

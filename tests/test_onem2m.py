@@ -21,19 +21,6 @@ def _onem2m_settings(settings):
     settings.ALZETTE_ONEM2M_DELIVERY = "worker"
 
 
-@pytest.fixture
-def m2m():
-    return M2M()
-
-
-@pytest.fixture
-def lamp(m2m):
-    """An AE with a container "data", as a streetlight registers."""
-    ae = m2m.register("lamp")
-    m2m.container("alzette/lamp", "data", ae["aei"])
-    return ae["aei"]
-
-
 # --- CSEBase and HTTP binding ---------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from alzette.territory.onem2m import notifications
 from alzette.territory.onem2m.models import Notification, Resource
 from tests.conftest import ALL_DATABASES
-from tests.onem2m_helpers import M2M, rsc
+from tests.onem2m_helpers import rsc
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -81,18 +81,6 @@ def receiver():
     server = Receiver()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def m2m():
-    return M2M()
-
-
-@pytest.fixture
-def lamp(m2m):
-    ae = m2m.register("lamp")
-    m2m.container("alzette/lamp", "data", ae["aei"])
-    return ae["aei"]
 
 
 def subscribe(m2m, parent, origin, nu, **attrs):
