@@ -17,8 +17,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 from referencing.exceptions import NoSuchResource
+from referencing.jsonschema import DRAFT202012
 
 DATA = Path(__file__).parent / "data"
 _SHARED = ("common-schema.json", "device-schema.json", "gtfs-schema.json")
