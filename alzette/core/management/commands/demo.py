@@ -63,12 +63,14 @@ class Command(BaseCommand):
             if settings.ALZETTE_ONEM2M_MQTT_URL:
                 # Devices may speak MQTT too when a broker is configured.
                 children.append(_start_child("onem2m", "mqtt"))
+            # uvicorn hands SIGTERM back once it has stopped serving: make it an
+            # exit, so that the children below are stopped rather than orphaned.
+            signal.signal(signal.SIGTERM, _exit_on_signal)
             try:
                 run_server(options["host"], options["port"], workers=1)
             finally:
                 for child in children:
-                    child.send_signal(signal.SIGINT)  # let a running job finish
-                    child.wait(timeout=30)
+                    _stop(child)
 
     def _migrate(self, alias: str) -> Any:
         return lambda: call_command("migrate", database=alias, interactive=False, verbosity=1)
@@ -115,6 +117,21 @@ def _start_worker() -> subprocess.Popen:
     """The worker as a child process: the demo's scheduled work (deadlines, webhooks...)
     runs without a second terminal. The consumer needs its own main thread (signals)."""
     return _start_child("run_huey", "-w", "1")
+
+
+def _stop(child: subprocess.Popen) -> None:
+    """SIGINT lets a running job finish; a child that ignores it (started from a
+    shell's background job, which ignores SIGINT) is terminated after a while."""
+    child.send_signal(signal.SIGINT)
+    try:
+        child.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _start_child(*command: str) -> subprocess.Popen:
