@@ -134,6 +134,7 @@ def test_subscriber_needs_retrieve_rights(m2m, lamp, receiver):
         {"nu": ["ftp://example.org/x"]},
         {"enc": {"net": [9]}},
         {"enc": {"foo": 1}},
+        {"enc": {"net": [3], "chty": 3}},
         {"nct": 7},
         {"exc": 0},
         {"bn": {"num": 0}},

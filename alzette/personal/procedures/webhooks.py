@@ -22,23 +22,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import socket
 import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from alzette.core.network import reaches_only_public_addresses
 from alzette.core.repositories import PERSONAL
 from alzette.personal.procedures import authz
 from alzette.personal.procedures.models import (
@@ -110,19 +108,6 @@ def endpoints_of(agent: Any) -> Any:
 def remove(agent: Any, endpoint_id: Any) -> None:
     endpoint = endpoints_of(agent).get(pk=endpoint_id)
     endpoint.delete()
-
-
-def reaches_only_public_addresses(url: str) -> bool:
-    """Whether every address the URL's host resolves to is public: the platform must not
-    be made to post into its own network (loopback, private, link-local ranges)."""
-    host = urlsplit(url).hostname
-    if not host:
-        return False
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except (socket.gaierror, UnicodeError):
-        return False
-    return all(ipaddress.ip_address(info[4][0]).is_global for info in infos)
 
 
 # --- Outbox -----------------------------------------------------------------------

@@ -78,11 +78,9 @@ def _check(sub: Resource) -> None:
         net = enc.get("net", [EventType.UPDATE])
         if not isinstance(net, list) or not net or not all(n in (1, 2, 3, 4) for n in net):
             raise bad_request("enc/net: a list of notification event types 1 to 4")
-        for name in ("chty",):
-            if name in enc and not all(
-                isinstance(n, int) and not isinstance(n, bool) for n in enc[name]
-            ):
-                raise bad_request("enc/chty: a list of resource types")
+        chty = enc.get("chty", [])
+        if not isinstance(chty, list) or any(type(n) is not int for n in chty):
+            raise bad_request("enc/chty: a list of resource types")
         if "atr" in enc and not all(isinstance(n, str) for n in enc["atr"]):
             raise bad_request("enc/atr: a list of attribute names")
     bn = sub.attrs.get("bn")

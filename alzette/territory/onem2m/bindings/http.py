@@ -8,9 +8,7 @@ deletes. Notifications go out as POST to http(s) URLs.
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import socket
 import urllib.error
 import urllib.request
 import uuid
@@ -22,6 +20,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from alzette.core.network import reaches_only_public_addresses
 from alzette.territory.onem2m import config, cse, security
 from alzette.territory.onem2m.bindings.base import Binding, DeliveryError
 from alzette.territory.onem2m.constants import RSC, Operation, http_status
@@ -64,16 +63,8 @@ class HttpBinding(Binding):
 
 def _check_reachable(url: str) -> None:
     """In production, never post into the platform's own network."""
-    if settings.ALZETTE_ONEM2M_PRIVATE_TARGETS:
-        return
-    host = urlsplit(url).hostname or ""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError as exc:
-        raise DeliveryError(f"cannot resolve {host}: {exc}") from None
-    for address in addresses:
-        if not ipaddress.ip_address(address.split("%")[0]).is_global:
-            raise DeliveryError(f"{host} resolves to a non-public address")
+    if not settings.ALZETTE_ONEM2M_PRIVATE_TARGETS and not reaches_only_public_addresses(url):
+        raise DeliveryError(f"{urlsplit(url).hostname} does not resolve to public addresses only")
 
 
 # --- Receiving -----------------------------------------------------------------
