@@ -135,6 +135,7 @@ def test_subscriber_needs_retrieve_rights(m2m, lamp, receiver):
         {"enc": {"net": [9]}},
         {"enc": {"foo": 1}},
         {"enc": {"net": [3], "chty": 3}},
+        {"enc": {"net": [1], "atr": "lbl"}},
         {"nct": 7},
         {"exc": 0},
         {"bn": {"num": 0}},

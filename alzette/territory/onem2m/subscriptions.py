@@ -81,7 +81,8 @@ def _check(sub: Resource) -> None:
         chty = enc.get("chty", [])
         if not isinstance(chty, list) or any(type(n) is not int for n in chty):
             raise bad_request("enc/chty: a list of resource types")
-        if "atr" in enc and not all(isinstance(n, str) for n in enc["atr"]):
+        atr = enc.get("atr", [])
+        if not isinstance(atr, list) or not all(isinstance(n, str) for n in atr):
             raise bad_request("enc/atr: a list of attribute names")
     bn = sub.attrs.get("bn")
     if bn is not None:
