@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "alzette.territory.geo",
     "alzette.territory.events",
     "alzette.territory.onem2m",
+    "alzette.territory.ngsild",
+    "alzette.territory.documents",
     # The anonymisation bridge (no models): personal data reaches the territory only here.
     "alzette.bridge",
     # The ledger, in its own database.

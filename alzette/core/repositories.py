@@ -42,6 +42,8 @@ APP_REPOSITORY: dict[str, str] = {
     "geo": TERRITORY,
     "territory_events": TERRITORY,  # anonymised events and aggregates, from the bridge
     "onem2m": TERRITORY,  # the oneM2M resource tree of devices and applications
+    "ngsild": TERRITORY,  # the NGSI-LD context: entities, their history, subscriptions
+    "documents": TERRITORY,  # documents about the territory, linked to entities
     # The ledger (no personal data: pseudonyms and salted commitments only).
     "ledger": LEDGER,
 }

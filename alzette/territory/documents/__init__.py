@@ -1,0 +1,1 @@
+"""Territory documents: files with metadata, linked to entities, searchable in full text."""

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NgsiLdConfig(AppConfig):
+    name = "alzette.territory.ngsild"
+    label = "ngsild"
+    verbose_name = _("NGSI-LD context")
+    default_auto_field = "django.db.models.BigAutoField"
