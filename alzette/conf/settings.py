@@ -439,6 +439,25 @@ ALZETTE_ONEM2M_RESOURCE_TYPES = {
     28: f"{_ONEM2M_TYPES}.FlexContainerKind",
 }
 
+# --- NGSI-LD context broker (docs/ngsi-ld.md) ---------------------------------
+# Without a key anyone may write the context: development and demo only.
+ALZETTE_NGSILD_OPEN = env_bool("ALZETTE_NGSILD_OPEN", not PRODUCTION)
+# Territory context is public data: anyone may read it unless this is turned off.
+ALZETTE_NGSILD_PUBLIC_READ = env_bool("ALZETTE_NGSILD_PUBLIC_READ", True)
+# Whether subscriptions may notify private and loopback addresses.
+ALZETTE_NGSILD_PRIVATE_TARGETS = env_bool("ALZETTE_NGSILD_PRIVATE_TARGETS", not PRODUCTION)
+# "thread": a delivery round right after the commit; "sync": inline; "worker": only the job.
+ALZETTE_NGSILD_DELIVERY = env_choice(
+    "ALZETTE_NGSILD_DELIVERY", ("thread", "sync", "worker"), "thread"
+)
+ALZETTE_NGSILD_NOTIFY_TIMEOUT = env_int("ALZETTE_NGSILD_NOTIFY_TIMEOUT", 5)
+# MQTT broker for mqtt:// notification endpoints; empty: the endpoint's own host.
+ALZETTE_NGSILD_MQTT_URL = env_str("ALZETTE_NGSILD_MQTT_URL")
+# Months of temporal history kept (0: forever); older partitions or rows are dropped.
+ALZETTE_NGSILD_HISTORY_MONTHS = env_int("ALZETTE_NGSILD_HISTORY_MONTHS", 24)
+# The public base URL of the broker, for registered contexts' URLs and Location headers.
+ALZETTE_NGSILD_BASE_URL = env_str("ALZETTE_NGSILD_BASE_URL", "")
+
 # --- Observability ---------------------------------------------------------
 LOGGING = logging_config(
     env_str("ALZETTE_LOG_LEVEL", "INFO"),

@@ -38,6 +38,9 @@ JOBS: tuple[Job, ...] = (
     Job("clear-oauth-tokens", ("cleartokens",), {"minute": "30", "hour": "3"}),
     Job("onem2m-notifications", ("onem2m", "deliver"), {"minute": "*"}),
     Job("onem2m-expiry", ("onem2m", "expire"), {"minute": "*/5"}),
+    Job("ngsild-notifications", ("ngsild", "deliver"), {"minute": "*"}),
+    Job("ngsild-periodic", ("ngsild", "periodic"), {"minute": "*"}),
+    Job("ngsild-retention", ("ngsild", "retention"), {"minute": "20", "hour": "4"}),
 )
 
 

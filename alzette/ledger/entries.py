@@ -38,6 +38,10 @@ KINDS = frozenset(
         "device.registered",
         "device.deregistered",
         "access_policy.changed",
+        "entity.created",
+        "entity.deleted",
+        "subscription.created",
+        "subscription.deleted",
         "personal_data.exported",
         "personal_data.erased",
     }

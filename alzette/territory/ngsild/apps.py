@@ -7,3 +7,9 @@ class NgsiLdConfig(AppConfig):
     label = "ngsild"
     verbose_name = _("NGSI-LD context")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Subscriptions watch every change; mapped oneM2M containers feed entities.
+        from alzette.territory.ngsild import mapping, subscriptions  # noqa: F401
+
+        mapping.connect()

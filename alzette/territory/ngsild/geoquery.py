@@ -324,3 +324,10 @@ def _padded(
     if west < -180 or east > 180:
         return (-180.0, south, 180.0, north)  # across the antimeridian: one box cannot say it
     return (west, south, east, north)
+
+
+def parse_value(value: Any) -> BaseGeometry:
+    """A GeoProperty's value (a GeoJSON geometry), checked as strictly as a query geometry."""
+    if not isinstance(value, dict):
+        raise GeoQueryError("A GeoProperty's value must be a GeoJSON geometry object.")
+    return _reference(_geometry_type(value.get("type")), value.get("coordinates"))

@@ -1,0 +1,177 @@
+"""Entity queries (CIM 009 §5.7.2): narrow in SQL, then check exactly.
+
+Index tables narrow the candidate rows: types (``EntityType``), simple
+conditions of ``q`` (``AttributeIndex``), the bounding box of a geo-query
+(``GeoIndex``). Each candidate's document is then checked with the exact
+``q`` and geo predicates, so an index can only make a query faster, never
+change its answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from alzette.territory.ngsild import representation as rep
+from alzette.territory.ngsild.errors import bad_data
+from alzette.territory.ngsild.geoquery import GeoQuery
+from alzette.territory.ngsild.models import AttributeIndex, Entity, EntityType, GeoIndex
+from alzette.territory.ngsild.query import CompiledQ, Condition
+
+DB = "territory"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+_CHUNK = 500
+
+
+@dataclass
+class EntityQuery:
+    """A query with every term already expanded to IRIs."""
+
+    ids: list[str] | None = None
+    id_pattern: str | None = None
+    types: list[list[str]] | None = None  # OR of AND groups of type IRIs
+    attrs: set[str] | None = None
+    q: CompiledQ | None = None
+    geo: GeoQuery | None = None
+    geoproperty: str = "https://uri.etsi.org/ngsi-ld/location"
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    count: bool = False
+
+
+def check_paging(limit: Any, offset: Any, count: bool) -> tuple[int, int]:
+    """limit and offset from a request, checked against the broker's bounds."""
+    try:
+        lim = DEFAULT_LIMIT if limit in (None, "") else int(limit)
+        off = 0 if offset in (None, "") else int(offset)
+    except (TypeError, ValueError):
+        raise bad_data("limit and offset must be integers") from None
+    if lim < 0 or off < 0:
+        raise bad_data("limit and offset must not be negative")
+    if lim > MAX_LIMIT:
+        raise bad_data(f"limit must not exceed {MAX_LIMIT}")
+    if lim == 0 and not count:
+        raise bad_data("limit=0 is only allowed with count=true")
+    return lim, off
+
+
+def check_id_pattern(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise bad_data(f"idPattern is not a valid regular expression: {exc}") from None
+    return pattern
+
+
+def run(tenant: str, query: EntityQuery) -> tuple[list[Entity], int | None]:
+    """The page of matching entities, and the total when ``count`` is asked."""
+    rows = _narrow(tenant, query).order_by("pk")
+    exact = query.q is not None or query.geo is not None or query.id_pattern is not None
+    if not exact:
+        total = rows.count() if query.count else None
+        return list(rows[query.offset : query.offset + query.limit]), total
+    page: list[Entity] = []
+    total = 0
+    for row in _matching(rows, query):
+        if query.offset <= total < query.offset + query.limit:
+            page.append(row)
+        total += 1
+        if not query.count and total >= query.offset + query.limit:
+            break
+    return page, (total if query.count else None)
+
+
+def _matching(rows: QuerySet[Entity], query: EntityQuery) -> Iterator[Entity]:
+    pattern = re.compile(query.id_pattern) if query.id_pattern else None
+    last = 0
+    while True:
+        chunk = list(rows.filter(pk__gt=last)[:_CHUNK])
+        if not chunk:
+            return
+        last = chunk[-1].pk
+        for row in chunk:
+            if pattern is not None and not pattern.fullmatch(row.entity_id):
+                continue
+            if query.q is not None and not query.q.matches(document(row)):
+                continue
+            if query.geo is not None and not _geo_matches(row, query):
+                continue
+            yield row
+
+
+def document(row: Entity) -> dict[str, Any]:
+    """The stored form the q evaluator reads."""
+    return {
+        "id": row.entity_id,
+        "type": row.types,
+        "createdAt": rep.iso(row.created_at),
+        "modifiedAt": rep.iso(row.modified_at),
+        **row.body,
+    }
+
+
+def _geo_matches(row: Entity, query: EntityQuery) -> bool:
+    instances = row.body.get(query.geoproperty, [])
+    return any(
+        i.get("type") == rep.GEOPROPERTY and query.geo.matches(i["value"]) for i in instances
+    )
+
+
+def _narrow(tenant: str, query: EntityQuery) -> QuerySet[Entity]:
+    rows = Entity.objects.using(DB).filter(tenant=tenant)
+    if query.ids:
+        rows = rows.filter(entity_id__in=query.ids)
+    if query.types:
+        rows = rows.filter(_types_filter(tenant, query.types))
+    if query.attrs:
+        having = AttributeIndex.objects.using(DB).filter(attribute__in=query.attrs)
+        rows = rows.filter(pk__in=having.values("entity_id"))
+    if query.q is not None:
+        for condition in query.q.prefilter():
+            rows = rows.filter(pk__in=_condition_rows(condition).values("entity_id"))
+    if query.geo is not None:
+        box = query.geo.search_bbox()
+        rows = rows.filter(pk__in=_box_rows(query.geoproperty, box).values("entity_id"))
+    return rows
+
+
+def _types_filter(tenant: str, groups: list[list[str]]) -> Q:
+    any_group = Q(pk__in=[])
+    for group in groups:
+        every = Q()
+        for iri in group:
+            typed = EntityType.objects.using(DB).filter(tenant=tenant, type_iri=iri)
+            every &= Q(pk__in=typed.values("entity_id"))
+        any_group |= every
+    return any_group
+
+
+_OPS = {"==": "", ">": "__gt", ">=": "__gte", "<": "__lt", "<=": "__lte"}
+
+
+def _condition_rows(condition: Condition) -> QuerySet[AttributeIndex]:
+    rows = AttributeIndex.objects.using(DB).filter(attribute=condition.attribute)
+    value = condition.value
+    if condition.op not in _OPS or value is None:
+        return rows  # "exists", "!=" and anything else: the attribute must exist
+    if isinstance(value, bool):
+        return rows.filter(text=str(value).lower()) if condition.op == "==" else rows
+    if isinstance(value, int | float):
+        return rows.filter(**{f"number{_OPS[condition.op]}": float(value)})
+    if isinstance(value, str) and len(value) < 255 and condition.op == "==":
+        # Only equality: ordering of strings depends on the database's collation.
+        return rows.filter(text=value)
+    return rows
+
+
+def _box_rows(attribute: str, box: tuple[float, float, float, float] | None) -> QuerySet:
+    rows = GeoIndex.objects.using(DB).filter(attribute=attribute)
+    if box is None:
+        return rows
+    min_x, min_y, max_x, max_y = box
+    return rows.filter(max_x__gte=min_x, min_x__lte=max_x, max_y__gte=min_y, min_y__lte=max_y)
