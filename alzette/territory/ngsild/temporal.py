@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connections, transaction
+from django.db.models import Count, F, Max, Min, Sum
+from django.db.models.functions import Trunc
 
 from alzette.territory.ngsild import representation as rep
 from alzette.territory.ngsild import store
@@ -252,19 +254,53 @@ def _from_rollup(tenant, entity_ids, attrs, tq, period, buckets) -> None:  # noq
         rows = rows.filter(hour__gte=low)
     if high is not None:
         rows = rows.filter(hour__lt=high)  # an hour starting at `high` lies outside
-    fields = ("entity_id", "attribute", "hour", "count", "total", "squares", "minimum", "maximum")
-    for e, a, hour, n, total, squares, lo, hi in rows.values_list(*fields).iterator(5000):
-        _fold(buckets, (e, a, _bucket(hour, period, low)), n, total, squares, lo, hi)
+    sums = {"n": Sum("count"), "total": Sum("total"), "sq": Sum("squares"),
+            "lo": Min("minimum"), "hi": Max("maximum")}  # fmt: skip
+    _group(rows, "hour", sums, period, low, buckets)
 
 
 def _from_rows(tenant, entity_ids, attrs, tq, period, buckets) -> None:  # noqa: ANN001
     rows, column = _rows(tenant, entity_ids, attrs, tq)
     low, _, _ = tq.bounds()
     rows = rows.filter(number__isnull=False)
-    for e, a, moment, value in rows.values_list(
-        "entity_id", "attribute", column, "number"
-    ).iterator(5000):
-        _fold(buckets, (e, a, _bucket(moment, period, low)), 1, value, value * value, value, value)
+    sums = {"n": Count("id"), "total": Sum("number"), "sq": Sum(F("number") * F("number")),
+            "lo": Min("number"), "hi": Max("number")}  # fmt: skip
+    _group(rows, column, sums, period, low, buckets)
+
+
+def _group(
+    rows: Any, column: str, sums: dict, period: Period, low: datetime | None, buckets: dict
+) -> None:
+    """Sum per entity, attribute and period in SQL when the database can cut the periods."""
+    kind = _sql_period(period, low)
+    keys = ["entity_id", "attribute"]
+    if kind is None:  # periods SQL cannot cut (PT45M from 10:07): group by moment, fold here
+        rows = rows.annotate(bucket=F(column))
+    elif kind != "whole":
+        rows = rows.annotate(bucket=Trunc(column, kind, tzinfo=UTC))
+    if kind != "whole":
+        keys.append("bucket")
+    for item in rows.values(*keys).annotate(**sums).order_by().iterator(5000):
+        start = _bucket(item.get("bucket") or low or _EPOCH, period, low)
+        key = (item["entity_id"], item["attribute"], start)
+        _fold(buckets, key, item["n"], item["total"], item["sq"], item["lo"], item["hi"])
+
+
+def _sql_period(period: Period, origin: datetime | None) -> str | None:
+    """The Trunc kind that cuts the same periods as ``_bucket``, or None."""
+    if period.whole:
+        return "whole"
+    origin = (origin or _EPOCH).astimezone(UTC)
+    midnight = origin.time() == datetime.min.time()
+    if period.months == 12 and midnight and (origin.month, origin.day) == (1, 1):
+        return "year"
+    if period.months == 1 and midnight and origin.day == 1:
+        return "month"
+    if period.seconds == 86400 and midnight:
+        return "day"
+    if period.seconds == 3600 and origin.minute == origin.second == origin.microsecond == 0:
+        return "hour"
+    return None
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
