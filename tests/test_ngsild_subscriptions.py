@@ -172,12 +172,15 @@ def test_a_failing_endpoint_is_retried_and_nothing_is_lost(ld, receiver):
     assert shown["timesFailed"] >= 1
     assert Notification.objects.count() == 2
     receiver.refuse = False
+    ld.create(container(3, 0.1))  # the endpoint is back, but older ones wait for their retry
+    assert receiver.received == []
     later = datetime.now(UTC) + timedelta(hours=2)
     delivered, failed = notifier.deliver_due(later)
-    assert (delivered, failed) == (2, 0)
+    assert (delivered, failed) == (3, 0)
     assert [n["data"][0]["id"] for n in receiver.received] == [
         "urn:ngsi-ld:Bin:1",
         "urn:ngsi-ld:Bin:2",
+        "urn:ngsi-ld:Bin:3",
     ]
     assert not Notification.objects.exists()
     assert ld.get(f"/subscriptions/{sub_id}").json()["notification"]["status"] == "ok"

@@ -102,10 +102,14 @@ def deliver_due(now: datetime | None = None, limit: int = 500) -> tuple[int, int
     now = now or datetime.now(UTC)
     delivered = failed = 0
     blocked: set[str] = set()
-    for row in _claim(now, limit):
+    rows = _claim(now, limit)
+    waiting = _waiting(rows, now)
+    for row in rows:
         uri = row.subscription.body["notification"]["endpoint"]["uri"]
-        if uri in blocked:  # keep order: a failing endpoint gets nothing newer this round
-            _release(row, now, error=None)
+        behind = waiting.get(row.subscription_id)
+        if uri in blocked or (behind is not None and behind[0] < row.pk):
+            # Keep order: nothing newer goes out while an older one waits for its retry.
+            _release(row, now, error=None, until=behind[1] if behind else None)
             continue
         try:
             send(row.subscription, row.payload)
@@ -117,6 +121,18 @@ def deliver_due(now: datetime | None = None, limit: int = 500) -> tuple[int, int
         delivered += 1
         _succeeded(row, now)
     return delivered, failed
+
+
+def _waiting(rows: list[Notification], now: datetime) -> dict[int, tuple[int, datetime]]:
+    """Per subscription, the oldest notification still waiting for a retry (id, when)."""
+    subs = {row.subscription_id for row in rows}
+    found: dict[int, tuple[int, datetime]] = {}
+    later = Notification.objects.using(DB).filter(subscription_id__in=subs, next_attempt_at__gt=now)
+    for sub_id, pk, when in later.order_by("id").values_list(
+        "subscription_id", "id", "next_attempt_at"
+    ):
+        found.setdefault(sub_id, (pk, when))
+    return found
 
 
 def _succeeded(row: Notification, now: datetime) -> None:
@@ -141,9 +157,13 @@ def _failed(row: Notification, now: datetime, error: str) -> None:
         _release(row, now, error)
 
 
-def _release(row: Notification, now: datetime, error: str | None) -> None:
+def _release(
+    row: Notification, now: datetime, error: str | None, until: datetime | None = None
+) -> None:
     row.claim = ""
     row.claimed_until = None
+    if until is not None:
+        row.next_attempt_at = until
     if error is not None:
         row.last_error = error[:300]
         row.next_attempt_at = now + backoff(row.attempts)
