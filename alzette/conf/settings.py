@@ -458,6 +458,15 @@ ALZETTE_NGSILD_HISTORY_MONTHS = env_int("ALZETTE_NGSILD_HISTORY_MONTHS", 24)
 # The public base URL of the broker, for registered contexts' URLs and Location headers.
 ALZETTE_NGSILD_BASE_URL = env_str("ALZETTE_NGSILD_BASE_URL", "")
 
+# --- Unified search (alzette/territory/search.py) ----------------------------
+ALZETTE_SEARCH_SOURCES = env_list(
+    "ALZETTE_SEARCH_SOURCES",
+    [
+        "alzette.territory.documents.sources.DocumentSearchSource",
+        "alzette.territory.ngsild.search.EntitySearchSource",
+    ],
+)
+
 # --- Observability ---------------------------------------------------------
 LOGGING = logging_config(
     env_str("ALZETTE_LOG_LEVEL", "INFO"),

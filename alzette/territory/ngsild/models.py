@@ -56,6 +56,8 @@ class AttributeIndex(models.Model):
     kind = models.CharField(max_length=20, default="Property")
     number = models.FloatField(null=True)
     text = models.CharField(max_length=255, null=True)  # noqa: DJ001 - NULL: not a string
+    # Lower case without accents, for the unified search (``search.py``).
+    folded = models.CharField(max_length=255, null=True)  # noqa: DJ001 - NULL: not a string
 
     class Meta:
         indexes = [

@@ -8,6 +8,7 @@ handful of statements rather than thousands.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -139,7 +140,15 @@ def _row(pk: int, iri: str, value: Any) -> AttributeIndex:
         return AttributeIndex(entity_id=pk, attribute=iri, text=str(value).lower())
     if isinstance(value, int | float):
         return AttributeIndex(entity_id=pk, attribute=iri, number=float(value))
-    return AttributeIndex(entity_id=pk, attribute=iri, text=value[:_TEXT_MAX])
+    return AttributeIndex(
+        entity_id=pk, attribute=iri, text=value[:_TEXT_MAX], folded=fold(value)[:_TEXT_MAX]
+    )
+
+
+def fold(text: str) -> str:
+    """Lower case without accents ("Énergie" and "energie" alike; "Straße", "strasse")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _box(instance: dict[str, Any]) -> dict[str, float] | None:
