@@ -7,3 +7,6 @@ class DocumentsConfig(AppConfig):
     label = "documents"
     verbose_name = _("Territory documents")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from alzette.territory import search  # noqa: F401 - registers the check search.E001
