@@ -71,10 +71,11 @@ class EntitySearchSource(SearchSource):
 
 
 def _title(row: Entity, language: str | None) -> str:
-    for iri, instances in row.body.items():
-        if _local(iri) not in _NAMES or not instances:
+    by_name = {_local(iri): instances for iri, instances in row.body.items() if instances}
+    for name in _NAMES:  # in this order: JSON columns do not keep the attributes' order
+        if name not in by_name:
             continue
-        instance = instances[0]
+        instance = by_name[name][0]
         if isinstance(instance.get("value"), str):
             return instance["value"]
         texts = instance.get("languageMap")
