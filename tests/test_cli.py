@@ -105,7 +105,12 @@ def test_demo_serves_the_platform_over_http(tmp_path):
             ("/healthz", b'"ok"'),
             ("/api/v1/openapi.json", b'"openapi": "3.1'),
             ("/static/leaflet/leaflet.js", b"Leaflet"),
-            ("/api/v1/ledger/tree-head", b'"tree_size": 1'),
+            ("/api/v1/ledger/tree-head", b'"tree_size": '),
+            (
+                "/ngsi-ld/v1/entities?limit=1&type="
+                "https://smartdatamodels.org/dataModel.WasteManagement/WasteContainer",
+                b"urn:ngsi-ld:WasteContainer:",
+            ),
         ]:
             with urllib.request.urlopen(base + path, timeout=5) as response:
                 assert response.status == 200, path

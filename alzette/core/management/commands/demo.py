@@ -44,6 +44,7 @@ class Command(BaseCommand):
             ("Creating demo accounts", self._accounts),
             ("Filling the service store", self._store),
             ("Publishing the demo procedures", self._procedures),
+            ("Filling the territory's context (NGSI-LD)", self._context),
         ]
         for number, (label, step) in enumerate(steps, start=1):
             self.stdout.write(self.style.MIGRATE_HEADING(f"[{number}/{len(steps)}] {label}…"))
@@ -58,6 +59,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  oneM2M CSE: http://{options['host']}:{options['port']}/onem2m/"
                 f"{settings.ALZETTE_ONEM2M_CSE_RN} (docs/onem2m.md)"
+            )
+            self.stdout.write(
+                f"  NGSI-LD: http://{options['host']}:{options['port']}/ngsi-ld/v1/"
+                "entities?type=WasteContainer (docs/ngsi-ld.md)"
             )
             children = [] if options["no_worker"] else [_start_worker()]
             if settings.ALZETTE_ONEM2M_MQTT_URL:
@@ -94,6 +99,12 @@ class Command(BaseCommand):
     def _procedures(self) -> None:
         published = ensure_demo_procedures()
         self.stdout.write(f"  {published} procedures open online")
+
+    def _context(self) -> None:
+        from alzette.territory.ngsild.demo import ensure_demo_context
+
+        count = ensure_demo_context()
+        self.stdout.write(f"  {count} waste containers in the context; bins' fill levels mapped")
 
     def _store(self) -> None:
         published = ensure_demo_catalogue()
