@@ -75,7 +75,7 @@ def _one(op: Op, item: Any, mode: str, rows: dict, writes: dict[str, store.Write
     if row is None:
         if mode in ("update", "merge", "update-noOverwrite"):
             raise not_found(f"entity {entity_id} not found")
-        write = entities._new_write(op, item)
+        write = entities.new_write(op, item)
         entities.validate(write.row)
         rows[entity_id] = write.row
         writes[entity_id] = write
@@ -99,12 +99,12 @@ def _change(op: Op, row: Any, item: dict, mode: str, write: store.Write) -> None
     expander = op.expander()
     if mode == "upsert-replace":
         body = expander.attributes(item)
-        entities._stamp_created(row.body, body)
+        entities.keep_created(row.body, body)
         row.body = body
         row.types = rep.expand_types(item.get("type", item.get("@type")), op.ctx)
         changed = list(body)
     elif mode == "merge":
-        changed = entities._merge_into(row.body, expander.attributes(item, allow_null=True))
+        changed = entities.merge_into(row.body, expander.attributes(item, allow_null=True))
     else:
         fragment = expander.attributes(item)
         changed = []
@@ -114,7 +114,7 @@ def _change(op: Op, row: Any, item: dict, mode: str, write: store.Write) -> None
                 old = rep.find_instance(current, instance.get("datasetId"))
                 if old is not None and mode == "update-noOverwrite":
                     continue
-                entities._put_instance(current, old, instance)
+                entities.put_instance(current, old, instance)
                 changed.append(iri)
         if "type" in item and mode.startswith("upsert"):
             row.types = list(dict.fromkeys(row.types + rep.expand_types(item["type"], op.ctx)))
@@ -131,7 +131,7 @@ def _store(op: Op, writes: dict[str, store.Write], result: BatchResult) -> None:
     tenants.ensure(op.tenant)
     batch = list(writes.values())
     store.persist(batch)
-    entities._queue(op, batch)
+    entities.queue_changes(op, batch)
     result.created = [w.row.entity_id for w in batch if w.created]
     if result.created:
         entities.record(op.actor, "entity.created",
@@ -154,7 +154,7 @@ def delete(op: Op, payload: Any) -> BatchResult:
                 gone.append(rows.pop(entity_id))
                 result.success.append(entity_id)
         if gone:
-            entities._queue(op, [], deleted=gone)
+            entities.queue_changes(op, [], deleted=gone)
             store.delete(gone)
             payloads = [{"tenant": op.tenant, "entity": r.entity_id} for r in gone]
             entities.record(op.actor, "entity.deleted", payloads)

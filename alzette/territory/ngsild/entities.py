@@ -66,7 +66,7 @@ class Outcome:
 def create(op: Op, payload: Any) -> str:
     """Create an entity; AlreadyExists when its id is taken."""
     with transaction.atomic(using=DB):
-        write = _new_write(op, payload)
+        write = new_write(op, payload)
         if store.get(op.tenant, write.row.entity_id) is not None:
             raise exists(f"entity {write.row.entity_id} already exists")
         _commit(op, [write], created=[write.row.entity_id])
@@ -82,7 +82,7 @@ def replace(op: Op, entity_id: str, payload: Any) -> None:
         before = row.body
         types = rep.expand_types(payload["type"], op.ctx) if "type" in payload else row.types
         body = op.expander().attributes(payload)
-        _stamp_created(before, body)
+        keep_created(before, body)
         row.types, row.body, row.scope = types, body, rep.check_scope(payload.get("scope"))
         _commit(op, [_update_write(op, row, before, list(body))])
 
@@ -95,7 +95,7 @@ def merge(op: Op, entity_id: str, payload: Any) -> None:
         _same_id(payload, entity_id)
         before = copy.deepcopy(row.body)
         fragment = op.expander().attributes(payload, allow_null=True)
-        changed = _merge_into(row.body, fragment)
+        changed = merge_into(row.body, fragment)
         if "type" in payload:
             row.types = list(dict.fromkeys(row.types + rep.expand_types(payload["type"], op.ctx)))
         if "scope" in payload:
@@ -106,7 +106,7 @@ def merge(op: Op, entity_id: str, payload: Any) -> None:
 def delete(op: Op, entity_id: str) -> None:
     with transaction.atomic(using=DB):
         row = _existing(op, entity_id)
-        _queue(op, [], deleted=[row])
+        queue_changes(op, [], deleted=[row])
         store.delete([row])
         _ledger(op, "entity.deleted", [row.entity_id])
 
@@ -125,7 +125,7 @@ def append(op: Op, entity_id: str, payload: Any, *, no_overwrite: bool = False) 
                 if old is not None and no_overwrite:
                     outcome.not_updated.append({"attributeName": name, "reason": "exists"})
                     continue
-                _put_instance(current, old, instance)
+                put_instance(current, old, instance)
                 changed.append(iri)
             if not row.body[iri]:
                 del row.body[iri]
@@ -150,7 +150,7 @@ def update_attributes(op: Op, entity_id: str, payload: Any) -> Outcome:
                 outcome.not_updated.append({"attributeName": name, "reason": reason})
                 continue
             for instance, old in zip(instances, olds, strict=True):
-                _put_instance(current, old, instance)
+                put_instance(current, old, instance)
             changed.append(iri)
             outcome.updated.append(name)
         _commit(op, [_update_write(op, row, before, changed)])
@@ -176,7 +176,7 @@ def patch_attribute(op: Op, entity_id: str, name: str, payload: Any) -> None:
             raise bad_data(f"attribute {name}: its type cannot change in a partial update")
         before = copy.deepcopy(row.body)
         new = op.expander().instance(name, merged)
-        _put_instance(current, old, new)
+        put_instance(current, old, new)
         _commit(op, [_update_write(op, row, before, [iri])])
 
 
@@ -190,7 +190,7 @@ def replace_attribute(op: Op, entity_id: str, name: str, payload: Any) -> None:
         before = copy.deepcopy(row.body)
         instances = op.expander().attribute(name, payload)
         for instance in instances:
-            _put_instance(
+            put_instance(
                 row.body[iri], rep.find_instance(row.body[iri], instance.get("datasetId")), instance
             )
         _commit(op, [_update_write(op, row, before, [iri])])
@@ -242,7 +242,7 @@ def _existing(op: Op, entity_id: str) -> Entity:
     return row
 
 
-def _new_write(op: Op, payload: Any) -> store.Write:
+def new_write(op: Op, payload: Any) -> store.Write:
     payload = _object(payload)
     entity_id = rep.check_entity_id(payload.get("id", payload.get("@id")))
     if "type" not in payload and "@type" not in payload:
@@ -270,7 +270,7 @@ def _update_write(op: Op, row: Entity, before: dict, changed: list[str]) -> stor
     return store.Write(row=row, created=False, history=history, before=before)
 
 
-def _stamp_created(before: dict, body: dict) -> None:
+def keep_created(before: dict, body: dict) -> None:
     # An attribute that survives a replacement keeps its creation time (§4.8).
     for iri, instances in body.items():
         for instance in instances:
@@ -279,7 +279,7 @@ def _stamp_created(before: dict, body: dict) -> None:
                 instance["createdAt"] = old["createdAt"]
 
 
-def _put_instance(current: list[dict], old: dict | None, new: dict) -> None:
+def put_instance(current: list[dict], old: dict | None, new: dict) -> None:
     if old is not None:
         new["createdAt"] = old.get("createdAt", new["createdAt"])
         current[current.index(old)] = new
@@ -287,7 +287,7 @@ def _put_instance(current: list[dict], old: dict | None, new: dict) -> None:
         current.append(new)
 
 
-def _merge_into(body: dict[str, list], fragment: dict[str, list]) -> list[str]:
+def merge_into(body: dict[str, list], fragment: dict[str, list]) -> list[str]:
     """Merge-patch attribute instances (§5.5.12); returns the IRIs that changed."""
     changed = []
     for iri, instances in fragment.items():
@@ -314,9 +314,7 @@ def _merge_into(body: dict[str, list], fragment: dict[str, list]) -> list[str]:
 
 
 def _compacted_instance(op: Op, instance: dict) -> dict:
-    from alzette.territory.ngsild.representation import Renderer
-
-    return Renderer(op.ctx, sys_attrs=True).instance(instance)
+    return rep.Renderer(op.ctx, sys_attrs=True).instance(instance)
 
 
 def _commit(op: Op, writes: list[store.Write], created: list[str] | None = None) -> None:
@@ -324,7 +322,7 @@ def _commit(op: Op, writes: list[store.Write], created: list[str] | None = None)
         validate(write.row)
     tenants.ensure(op.tenant)
     store.persist(writes)
-    _queue(op, writes)
+    queue_changes(op, writes)
     if created:
         _ledger(op, "entity.created", created)
 
@@ -373,7 +371,7 @@ Hook = Callable[[Op, list[store.Write], list[Entity]], None]
 change_hooks: list[Hook] = []
 
 
-def _queue(op: Op, writes: list[store.Write], deleted: list[Entity] | None = None) -> None:
+def queue_changes(op: Op, writes: list[store.Write], deleted: list[Entity] | None = None) -> None:
     for hook in change_hooks:
         hook(op, writes, deleted or [])
 
