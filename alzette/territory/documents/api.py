@@ -53,6 +53,7 @@ STATUS = {
 }
 
 LanguageCode = Literal[tuple(Language.values)]  # type: ignore[valid-type]
+LanguageOrNone = Literal[("", *Language.values)]  # type: ignore[valid-type]
 LicenceId = Literal[tuple(Licence.values)]  # type: ignore[valid-type]
 MediaType = Literal[tuple(FORMATS)]  # type: ignore[valid-type]
 COMMUNE = r"^(?:[0-9]{2}|2A|2B)[0-9]{3}$"
@@ -144,7 +145,7 @@ class PageQuery(Schema):
 class UploadForm(Schema):
     title: str = Field("", max_length=300, description="Default: the file's own title, or name.")
     description: str = Field("", max_length=5000)
-    language: LanguageCode | Literal[""] = Field(  # type: ignore[valid-type]
+    language: LanguageOrNone = Field(  # type: ignore[valid-type]
         "", description="Default: the language the file declares, if it is one of these."
     )
     licence: LicenceId  # type: ignore[valid-type]
@@ -405,7 +406,7 @@ def get_document(request: HttpRequest, document_id: UUID) -> dict[str, Any]:
 
 @router.get(
     "/documents/{uuid:document_id}/file",
-    response={200: None, 304: None, **problem_responses(404)},
+    response={200: None, 304: None, **problem_responses(404, 422)},
     summary="Download the file",
     description=(
         "Streamed, with its media type; `disposition=inline` to view it in the browser. "

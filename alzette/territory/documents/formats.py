@@ -83,9 +83,18 @@ def sniff(buffer: IO[bytes]) -> str | None:
     kind = filetype.guess(head)
     mime = _ALIASES.get(kind.mime, kind.mime) if kind else None
     if mime in _ZIP_FAMILY:
-        mime = _zip_declared_type(buffer)
+        try:
+            mime = _zip_declared_type(buffer)
+        except _Unreadable:
+            # A damaged office file is still one (reading it will say so); a damaged
+            # zip of anything else is nothing accepted.
+            mime = mime if mime in FORMATS else None
         buffer.seek(0)
     return mime
+
+
+class _Unreadable(Exception):
+    pass
 
 
 def _zip_declared_type(buffer: IO[bytes]) -> str | None:
@@ -100,8 +109,8 @@ def _zip_declared_type(buffer: IO[bytes]) -> str | None:
             if "[Content_Types].xml" in names:
                 with archive.open("[Content_Types].xml") as member:
                     return _ooxml_type(member.read(_CONTENT_TYPES_MAX + 1))
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
-        return None  # not a readable zip: nothing declared
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise _Unreadable from exc
     return None
 
 

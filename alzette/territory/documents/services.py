@@ -120,10 +120,14 @@ class _Received:
 
 
 def _too_large(limit: int) -> DocumentError:
-    megabytes = number_format(round(limit / _MB, 1), decimal_pos=0 if not limit % _MB else 1)
-    return DocumentError(
-        "too_large", _("The file is too large: %(size)s MB at most.") % {"size": megabytes}
-    )
+    if limit < _MB:
+        message = _("The file is too large: %(size)s bytes at most.") % {
+            "size": number_format(limit, force_grouping=True)
+        }
+    else:
+        megabytes = number_format(round(limit / _MB, 1), decimal_pos=0 if not limit % _MB else 1)
+        message = _("The file is too large: %(size)s MB at most.") % {"size": megabytes}
+    return DocumentError("too_large", message)
 
 
 def _receive(upload: IO[bytes], limit: int) -> _Received:
