@@ -119,3 +119,41 @@ def test_no_remote_reference_is_ever_fetched(monkeypatch, tmp_path):
     checker = Draft202012Validator(schema, registry=validation._registry())
     with pytest.raises(Unresolvable):
         checker.validate({})
+
+
+def _mutations(instance: dict):
+    yield instance
+    for key, value in instance.items():
+        if key in ("id", "type"):
+            continue
+        for wrong in (-1e9, 1e9, "x", 12, None, [], {"type": "Point"}):
+            if wrong != value:
+                yield {**instance, key: wrong}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[_model(p) for p in EXAMPLES])
+def test_the_fast_validator_agrees_with_jsonschema(path):
+    model = _model(path)
+    fast, slow = validation._fast(model), validation._validator(model)
+    instance = validation.key_values(example(model))
+    base_valid = fast.is_valid(instance)
+    for variant in _mutations(instance):
+        if fast.is_valid(variant):
+            # Never accept what jsonschema refuses.
+            assert next(slow.iter_errors(variant), None) is None, variant
+            continue
+        # A refusal names the attribute that was changed.
+        changed = [k for k in variant if variant[k] != instance.get(k)]
+        with pytest.raises(validation.ModelError) as refused:
+            validation.validate({**variant, "type": model})
+        scalar = all(isinstance(variant[k], int | float | str) for k in changed)
+        if changed and base_valid and scalar:
+            assert refused.value.attribute in changed, (variant, refused.value)
+
+
+def test_date_times_and_uris_are_checked():
+    entity = example("WasteContainer")
+    entity["binLoggedTime"] = {"type": "Property", "value": "yesterday"}
+    with pytest.raises(validation.ModelError) as refused:
+        validation.validate(entity)
+    assert refused.value.attribute == "binLoggedTime"
