@@ -329,3 +329,20 @@ def test_notification_over_mqtt_through_mosquitto(ld):
     assert got, "no notification reached the MQTT broker"
     assert got[0]["body"]["data"][0]["id"] == "urn:ngsi-ld:Bin:1"
     assert got[0]["metadata"]["Content-Type"] == "application/json"
+
+
+def test_a_device_message_notifies_subscribers(ld, receiver, m2m, settings):
+    from alzette.territory.ngsild import mapping
+
+    settings.ALZETTE_ONEM2M_DELIVERY = "worker"
+    mapping.define(name="meters", container="alzette/*/temp", entity_type="Meter",
+                   entity_id="urn:ngsi-ld:Meter:{ae}", attribute="temperature")  # fmt: skip
+    ld.post("/subscriptions", {"type": "Subscription", "entities": [{"type": "Meter"}],
+                               "notification": {"endpoint": {"uri": receiver.url}}})  # fmt: skip
+    ae = m2m.register("meter9")
+    m2m.container("alzette/meter9", "temp", ae["aei"])
+    m2m.instance("alzette/meter9/temp", "19.5", ae["aei"])
+    m2m.instance("alzette/meter9/temp", "20.0", ae["aei"])
+    values = [n["data"][0]["temperature"]["value"] for n in receiver.received]
+    assert values == [19.5, 20.0]
+    assert receiver.received[0]["data"][0]["temperature"]["observedAt"].endswith("Z")
