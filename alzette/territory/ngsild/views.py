@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from alzette.territory.ngsild import (
     batch,
     discovery,
+    documents,
     entities,
     ldcontexts,
     queries,
@@ -144,27 +145,31 @@ def _render_one(call: Call, entity_id: str) -> Any:
     if row is None:
         raise not_found(f"entity {entity_id} not found")
     render = renderer(call)
+    extra = documents.linked([row.entity_id], call.ctx)
     if call.accept == "application/geo+json":
-        return _feature(call, row, render)
-    return _render(render, row)
+        return _feature(call, row, render, extra)
+    return _render(render, row, extra)
 
 
-def _render(render: rep.Renderer, row: Any) -> dict[str, Any]:
+def _render(render: rep.Renderer, row: Any, extra: dict | None = None) -> dict[str, Any]:
     meta = {
         "scope": row.scope,
         "createdAt": rep.iso(row.created_at),
         "modifiedAt": rep.iso(row.modified_at),
     }
-    return render.entity(row.entity_id, row.types, row.body, meta)
+    body = row.body
+    if extra and extra.get(row.entity_id):
+        body = {**body, **extra[row.entity_id]}
+    return render.entity(row.entity_id, row.types, body, meta)
 
 
-def _feature(call: Call, row: Any, render: rep.Renderer) -> dict[str, Any]:
+def _feature(call: Call, row: Any, render: rep.Renderer, extra: dict | None) -> dict[str, Any]:
     """GeoJSON representation (§4.5.16): the geoproperty becomes the geometry."""
     name = call.param("geometryProperty") or "location"
     iri = call.ctx.expand(name)
     instances = row.body.get(iri, [])
     geometry = instances[0].get("value") if instances else None
-    properties = _render(render, row)
+    properties = _render(render, row, extra)
     properties.pop("id", None)
     return {"id": row.entity_id, "type": "Feature", "geometry": geometry,
             "properties": properties}  # fmt: skip
@@ -175,15 +180,16 @@ def _query(call: Call) -> HttpResponse:
     query = entity_query(call)
     rows, total = queries.run(call.tenant, query)
     render = renderer(call)
+    extra = documents.linked([row.entity_id for row in rows], call.ctx)
     headers = {}
     if total is not None:
         headers["NGSILD-Results-Count"] = str(total)
     if len(rows) == query.limit and query.limit:
         headers["Link"] = _next_link(call, query)
     if call.accept == "application/geo+json":
-        features = [_feature(call, row, render) for row in rows]
+        features = [_feature(call, row, render, extra) for row in rows]
         return answer(call, {"type": "FeatureCollection", "features": features}, 200, headers)
-    data = [_render(render, row) for row in rows]
+    data = [_render(render, row, extra) for row in rows]
     response = answer(call, data, 200, {})
     for name, value in headers.items():
         if name == "Link":
