@@ -256,3 +256,18 @@ def test_analysis_matches_postgresql_folding():
     assert analysis.stems("Straße", "lb") == ["strasse"]
     assert analysis.fts5_expression(analysis.parse("de la"), "fr") is None
     assert index.snippet("x", "fr", "") == ""
+
+
+def test_a_text_too_large_for_one_tsvector_is_indexed_by_its_first_part(agent_epci, settings):
+    # 150,000 distinct words: more than the 1 MB a PostgreSQL tsvector holds. In
+    # Luxembourgish, which is not stemmed: the test is about size, not words.
+    words = " ".join(f"mot{n:06d}x" for n in range(150_000))
+    settings.ALZETTE_DOCUMENTS_MAX_TEXT_CHARS = len(words) + 100
+    document = publish(
+        agent_epci, samples.docx("Virwuert " + words), "long.docx", "lb", title="Register"
+    )
+    assert len(document.text) > 1_500_000
+    assert found("virwuert", "lb") == ["Register"]
+    # SQLite indexes it all; PostgreSQL its first part only.
+    last = found("mot149999x", "lb")
+    assert last == ([] if connections["territory"].vendor == "postgresql" else ["Register"])

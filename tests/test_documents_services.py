@@ -454,3 +454,19 @@ def test_content_disposition_offers_the_exact_name():
         "attachment; filename=\"Plan d'ete.pdf\"; filename*=UTF-8''Plan%20d%27%C3%A9t%C3%A9.pdf"
     )
     assert services.content_disposition('"x".pdf', "inline").startswith('inline; filename="x.pdf"')
+
+
+def test_the_maintenance_command(store, agent_audun, capsys):
+    from django.core.management import call_command
+
+    publish(agent_audun)
+    orphan = store / "orphan.pdf"
+    orphan.write_bytes(b"%PDF")
+    call_command("documents", "reindex")
+    assert "1 document(s) indexed." in capsys.readouterr().err
+    call_command("documents", "purge-orphans", "--older-than-hours", "0", "--dry-run")
+    assert capsys.readouterr().out.strip() == "orphan.pdf"
+    assert orphan.exists()
+    call_command("documents", "purge-orphans", "--older-than-hours", "0")
+    assert not orphan.exists()
+    assert index_size() == 1

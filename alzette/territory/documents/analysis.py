@@ -20,6 +20,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 #: Snowball algorithm per language; Luxembourgish has none: words are only folded.
 STEMMERS = {"fr": "french", "de": "german", "en": "english", "pt": "portuguese"}
@@ -90,11 +91,22 @@ def _stemmer(language: str) -> object | None:
     return cache[algorithm]
 
 
+@lru_cache(maxsize=200_000)
+def _stem(language: str, word: str) -> str:
+    # Texts repeat their words: each is stemmed once (Snowball in Python is slow).
+    return _stemmer(language).stemWord(word)  # type: ignore[union-attr]
+
+
+def stem_words(found: list[str], language: str) -> list[str]:
+    """``found`` (folded words) stemmed in ``language``; as they are if it has no stemmer."""
+    if language not in STEMMERS:
+        return found
+    return [_stem(language, word) for word in found]
+
+
 def stems(text: str, language: str) -> list[str]:
     """The stems of the words of ``text`` in ``language`` (folded words if none)."""
-    found = words(text)
-    stemmer = _stemmer(language)
-    return stemmer.stemWords(found) if stemmer is not None else found  # type: ignore[attr-defined]
+    return stem_words(words(text), language)
 
 
 def analyse(text: str, language: str) -> str:
@@ -120,8 +132,7 @@ class Term:
         if not self.quoted:
             stop = STOP_WORDS.get(language, frozenset())
             found = [word for word in found if word not in stop]
-        stemmer = _stemmer(language)
-        return stemmer.stemWords(found) if stemmer is not None else found  # type: ignore[attr-defined]
+        return stem_words(found, language)
 
 
 @dataclass

@@ -93,19 +93,24 @@ ON CONFLICT (document_id) DO UPDATE SET language = EXCLUDED.language, vector = E
 """
 
 
+_TOO_LONG = "54000"
+
+
 def _pg_put(document_id: UUID, language: str, title: str, description: str, text: str) -> None:
     config = PG_CONFIGS[language]
-    # A tsvector holds at most 1 MB: a huge text is indexed by its first part.
-    for _attempt in range(8):
+    while True:
         try:
+            # A savepoint: a refused statement must not spoil the caller's transaction.
             with transaction.atomic(using=TERRITORY), connections[TERRITORY].cursor() as cursor:
                 cursor.execute(
                     _PG_UPSERT,
                     [document_id, language, config, title, config, description, config, text],
                 )
             return
-        except DatabaseError:
-            if not text:
+        except DatabaseError as exc:
+            # A tsvector holds at most 1 MB (program_limit_exceeded): a huge text is
+            # indexed by its first part.
+            if getattr(exc.__cause__, "sqlstate", None) != _TOO_LONG or not text:
                 raise
             text = text[: len(text) // 2]
 

@@ -452,14 +452,18 @@ def link(document: Document, entity_id: str, relationship: str, *, actor: Any) -
     )
     created.full_clean(validate_constraints=False)
     if document.links.filter(entity_id=entity_id, relationship=relationship).exists():
-        raise DocumentError("link_exists", _("The document is already linked so."))
+        raise DocumentError(
+            "link_exists", _("The document is already linked to this entity by this relationship.")
+        )
     try:
         with transaction.atomic(using=TERRITORY):
             created.save()
             payload = {"urn": document.urn, "entity": entity_id, "relationship": relationship}
             _record("document.linked", actor, document.pk, payload)
     except IntegrityError as exc:
-        raise DocumentError("link_exists", _("The document is already linked so.")) from exc
+        raise DocumentError(
+            "link_exists", _("The document is already linked to this entity by this relationship.")
+        ) from exc
     return created
 
 
