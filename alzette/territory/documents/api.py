@@ -16,6 +16,7 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from ninja import File, Form, Query, Router, Schema, UploadedFile
 from ninja.responses import Status as Reply
 from ninja.security import django_auth
@@ -269,7 +270,7 @@ def _out(request: HttpRequest, document: Document) -> dict[str, Any]:
         "public": document.public,
         "technical": document.technical,
         "links": [_link_out(link) for link in document.links.all()],
-        "download_url": f"/api/v1/territory/documents/{document.pk}/file",
+        "download_url": reverse("api-v1:document-file", kwargs={"document_id": document.pk}),
         "created_at": document.created_at,
         "updated_at": document.updated_at,
         "abilities": authz.abilities(request.user, document),
@@ -408,6 +409,7 @@ def get_document(request: HttpRequest, document_id: UUID) -> dict[str, Any]:
     "/documents/{uuid:document_id}/file",
     response={200: None, 304: None, **problem_responses(404, 422)},
     summary="Download the file",
+    url_name="document-file",
     description=(
         "Streamed, with its media type; `disposition=inline` to view it in the browser. "
         "The ETag is the file's SHA-256."
