@@ -23,8 +23,8 @@ BUILDING = "urn:ngsi-ld:Building:12"
 
 
 @pytest.fixture(autouse=True)
-def store(settings, tmp_path, monkeypatch):
-    return samples.use_document_store(settings, tmp_path, monkeypatch)
+def store(settings, tmp_path):
+    return samples.use_document_store(settings, tmp_path)
 
 
 def client_for(user=None, **kwargs) -> Client:

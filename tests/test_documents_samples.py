@@ -25,23 +25,9 @@ ODS = "application/vnd.oasis.opendocument.spreadsheet"
 ODP = "application/vnd.oasis.opendocument.presentation"
 PDF = "application/pdf"
 
-#: The ledger kinds the store records (docs/documents.md), until the ledger's
-#: KINDS lists them; then this is a no-op.
-DOCUMENT_KINDS = frozenset(
-    {
-        "document.published",
-        "document.changed",
-        "document.deleted",
-        "document.linked",
-        "document.unlinked",
-    }
-)
 
-
-def use_document_store(settings, tmp_path, monkeypatch):
-    """A documents storage of the test's own, and the ledger kinds of the store."""
-    from alzette.ledger import entries
-
+def use_document_store(settings, tmp_path):
+    """A documents storage of the test's own."""
     location = tmp_path / "documents"
     settings.STORAGES = {
         **settings.STORAGES,
@@ -50,7 +36,6 @@ def use_document_store(settings, tmp_path, monkeypatch):
             "OPTIONS": {"location": str(location)},
         },
     }
-    monkeypatch.setattr(entries, "KINDS", entries.KINDS | DOCUMENT_KINDS)
     return location
 
 

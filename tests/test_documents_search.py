@@ -17,8 +17,8 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
 @pytest.fixture(autouse=True)
-def store(settings, tmp_path, monkeypatch):
-    return samples.use_document_store(settings, tmp_path, monkeypatch)
+def store(settings, tmp_path):
+    return samples.use_document_store(settings, tmp_path)
 
 
 def publish(actor, content, name, language, **metadata):

@@ -4,7 +4,9 @@ changes, deletion, links to entities, the ledger, and who may do what."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,8 +26,8 @@ AUDUN, VILLERUPT = "57038", "54580"
 
 
 @pytest.fixture(autouse=True)
-def store(settings, tmp_path, monkeypatch):
-    return samples.use_document_store(settings, tmp_path, monkeypatch)
+def store(settings, tmp_path):
+    return samples.use_document_store(settings, tmp_path)
 
 
 def publish(actor, content=None, name="rapport.pdf", **metadata):
@@ -90,6 +92,21 @@ def test_a_document_is_stored_with_its_facts_metadata_and_ledger_entry(store, ag
 
     assert opens(entry.commitment, record.payload, record.salt)
     assert record.payload["sha256"] == document.sha256
+
+
+def test_the_ledger_knows_the_stores_kinds():
+    from alzette.ledger.entries import KINDS
+
+    source = Path(services.__file__).read_text(encoding="utf-8")
+    used = set(re.findall(r'"(document\.[a-z]+)"', source))
+    assert used == {
+        "document.published",
+        "document.changed",
+        "document.deleted",
+        "document.linked",
+        "document.unlinked",
+    }
+    assert used <= KINDS
 
 
 def test_language_and_title_default_to_what_the_file_declares(agent_audun):
