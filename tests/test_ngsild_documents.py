@@ -12,9 +12,10 @@ from tests.test_documents_services import publish
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
-def test_linked_documents_show_as_relationships(agent_audun):
+def test_linked_documents_show_as_relationships(agent_audun, settings, tmp_path):
     from alzette.territory.documents import services
 
+    samples.use_document_store(settings, tmp_path)
     ld = NgsiLd()
     ld.create({"id": "urn:ngsi-ld:Building:12", "type": "TownHall", "name": "Mairie"})
     permit = publish(agent_audun, title="Permis")
