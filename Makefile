@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/spatial_locate.py
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/procedures_export.py
+	$(BIN)/python bench/ngsild.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
