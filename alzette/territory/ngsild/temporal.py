@@ -333,18 +333,20 @@ def _end(start: datetime, period: Period, high: datetime | None) -> datetime | N
 
 def _shape(buckets: dict, methods: list[str], period: Period, low, high) -> dict:  # noqa: ANN001
     out: dict[str, dict[str, dict]] = defaultdict(dict)
+    spans: dict[datetime, tuple[str, str | None]] = {}  # formatted once per period, not per value
     for entity_id, attribute, start in sorted(buckets, key=lambda k: (k[0], k[1], k[2])):
         n, total, squares, lo, hi = buckets[(entity_id, attribute, start)]
         mean = total / n if n else None
         spread = math.sqrt(max(0.0, squares / n - mean**2)) if n else None
         values = {"totalCount": n, "sum": total, "avg": mean, "min": lo, "max": hi,
                   "sumsq": squares, "stddev": spread}  # fmt: skip
-        end = _end(start, period, high)
+        if start not in spans:
+            end = _end(start, period, high)
+            spans[start] = (rep.iso(start), rep.iso(end) if end else None)
+        first, last = spans[start]
         target = out[entity_id].setdefault(attribute, {"type": "Property"})
         for method in methods:
-            target.setdefault(method, []).append(
-                [values[method], rep.iso(start), rep.iso(end) if end else None]
-            )
+            target.setdefault(method, []).append([values[method], first, last])
     return out
 
 

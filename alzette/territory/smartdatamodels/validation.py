@@ -92,8 +92,17 @@ def _fast(entity_type: str) -> jsonschema_rs.Draft202012Validator:
     return jsonschema_rs.Draft202012Validator(schema, validate_formats=True, retriever=retrieve)
 
 
+@cache
+def _known() -> tuple[str, ...]:
+    return tuple(sorted(p.name.removesuffix(".schema.json") for p in DATA.glob("*.schema.json")))
+
+
 def known_types() -> list[str]:
-    return sorted(p.name.removesuffix(".schema.json") for p in DATA.glob("*.schema.json"))
+    return list(_known())
+
+
+def has_schema(entity_type: str) -> bool:
+    return entity_type in _known()
 
 
 def key_values(entity: dict[str, Any]) -> dict[str, Any]:
