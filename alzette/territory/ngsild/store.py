@@ -39,9 +39,6 @@ class Write:
     history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     before: dict[str, list] | None = None
 
-    def changed(self) -> set[str]:
-        return {iri for iri, _ in self.history}
-
 
 def get(tenant: str, entity_id: str, *, lock: bool = False) -> Entity | None:
     rows = Entity.objects.using(DB).filter(tenant=tenant, entity_id=entity_id)
