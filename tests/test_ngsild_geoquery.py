@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -285,3 +286,41 @@ def test_near_search_box_never_excludes_a_match(reference, metres, spots):
         target = {"type": "Point", "coordinates": [tlon, tlat]}
         if query.matches(target):
             assert _intersects(search, shape(target)), (reference, metres, target)
+
+
+# --------------------------------------------------------------------------- points at once
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["within", "intersects", "near"]), geometries(),
+       st.lists(POINT, min_size=1, max_size=6), st.floats(1, 300_000), st.booleans())  # fmt: skip
+def test_points_match_agrees_with_matches(georel, reference, points, metres, maximum):
+    """The index's shortcut for single positions gives ``matches``'s answer, point by point."""
+    if georel == "near":
+        reference = (
+            {"type": "Point", "coordinates": reference["coordinates"]}
+            if (reference["type"] == "Point")
+            else {"type": "Point", "coordinates": points[0]}
+        )
+        georel = f"near;{'max' if maximum else 'min'}Distance=={metres!r}"
+    query = parse_geoquery(georel, reference["type"], json.dumps(reference["coordinates"]))
+    assert query.decides_points
+    lons = np.array([p[0] for p in points], dtype=float)
+    lats = np.array([p[1] for p in points], dtype=float)
+    verdict = query.points_match(lons, lats)
+    expected = [query.matches({"type": "Point", "coordinates": p}) for p in points]
+    assert verdict.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("georel", "geometry", "coordinates"),
+    [
+        ("near;maxDistance==10", "LineString", [[6, 49], [6.1, 49]]),
+        ("contains", "Point", [6, 49]),
+        ("equals", "Point", [6, 49]),
+        ("overlaps", "Polygon", [[[6, 49], [6.1, 49], [6.1, 49.1], [6, 49]]]),
+        ("disjoint", "Point", [6, 49]),
+    ],
+)
+def test_other_georels_leave_points_to_matches(georel, geometry, coordinates):
+    assert not parse_geoquery(georel, geometry, json.dumps(coordinates)).decides_points

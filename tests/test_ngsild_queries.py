@@ -267,3 +267,54 @@ def test_contains_for_areas(ld):
         )
     )
     assert outside == []
+
+
+def test_points_settled_by_the_index_and_other_shapes_checked_whole():
+    """Points are decided from the index's coordinates, other geometries (and entities
+    with several location instances) from their full geometry: both in one answer."""
+    client = NgsiLd()
+    centre = (6.0, 49.47)
+    east = list(GEOD.fwd(*centre, 90, 1500)[:2])
+    far = list(GEOD.fwd(*centre, 0, 5000)[:2])
+    entities = [
+        {"id": "urn:ngsi-ld:Spot:near", "type": "Spot",
+         "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": east}}},
+        {"id": "urn:ngsi-ld:Spot:far", "type": "Spot",
+         "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": far}}},
+        # A road passing 1 km south of the centre, its ends more than 2 km away.
+        {"id": "urn:ngsi-ld:Spot:road", "type": "Spot", "location": {"type": "GeoProperty",
+         "value": {"type": "LineString", "coordinates": [
+             list(GEOD.fwd(*GEOD.fwd(*centre, 180, 1000)[:2], 270, 3000)[:2]),
+             list(GEOD.fwd(*GEOD.fwd(*centre, 180, 1000)[:2], 90, 3000)[:2])]}}},
+        # Two instances: one far, one near; the near one makes the match.
+        {"id": "urn:ngsi-ld:Spot:twice", "type": "Spot", "location": [
+            {"type": "GeoProperty", "value": {"type": "Point", "coordinates": far}},
+            {"type": "GeoProperty", "datasetId": "urn:ngsi-ld:Dataset:gps",
+             "value": {"type": "Point", "coordinates": east}}]},
+    ]  # fmt: skip
+    response = client.post("/entityOperations/create", entities)
+    assert response.status_code == 201, response.content
+    near = ids(client.get("/entities", type="Spot", georel="near;maxDistance==2000",
+                          geometry="Point", coordinates=json.dumps(centre)))  # fmt: skip
+    assert near == ["urn:ngsi-ld:Spot:near", "urn:ngsi-ld:Spot:road", "urn:ngsi-ld:Spot:twice"]
+    away = ids(client.get("/entities", type="Spot", georel="near;minDistance==2000",
+                          geometry="Point", coordinates=json.dumps(centre)))  # fmt: skip
+    assert away == ["urn:ngsi-ld:Spot:far", "urn:ngsi-ld:Spot:twice"]
+    square = box(centre[0] - 0.01, centre[1] - 0.02, centre[0] + 0.03, centre[1] + 0.02)
+    ring = json.dumps([list(map(list, square.exterior.coords))])
+    inside = ids(
+        client.get("/entities", type="Spot", georel="within", geometry="Polygon", coordinates=ring)
+    )
+    assert (
+        inside
+        == ["urn:ngsi-ld:Spot:near", "urn:ngsi-ld:Spot:twice"]
+        == sorted(
+            e["id"]
+            for e in entities
+            if any(shape(i["value"]).within(square) for i in _instances(e["location"]))
+        )
+    )
+
+
+def _instances(attribute: dict | list) -> list[dict]:
+    return attribute if isinstance(attribute, list) else [attribute]

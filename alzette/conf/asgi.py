@@ -14,3 +14,7 @@ django_application = get_asgi_application()
 from alzette.territory.onem2m.bindings.asgi import OneM2MApplication  # noqa: E402 - after setup
 
 application = OneM2MApplication(django_application)
+
+from alzette.core.runtime import settle  # noqa: E402 - after setup
+
+settle()

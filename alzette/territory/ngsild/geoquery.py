@@ -31,6 +31,11 @@ as we do.
 ``search_bbox`` gives a longitude/latitude box every matching geometry's
 bounding box intersects, for an index to narrow candidates; near the poles or
 across the antimeridian it widens to every longitude rather than miss one.
+
+``points_match`` answers for many single-position geometries at once, from
+their coordinates alone (the index keeps them as boxes of zero size), with the
+same arithmetic as ``matches``: the geodesic distance for ``near`` a point,
+shapely's ``contains_xy``/``intersects_xy`` for ``within``/``intersects``.
 """
 
 from __future__ import annotations
@@ -103,6 +108,30 @@ class GeoQuery:
         if self.max_distance is None:
             return None
         return _padded(self.geometry.bounds, self.max_distance)
+
+    @property
+    def decides_points(self) -> bool:
+        """Whether ``points_match`` can answer for positions (else ``matches`` decides)."""
+        if self.georel == "near":
+            return isinstance(self.geometry, Point)
+        return self.georel in ("within", "intersects")
+
+    def points_match(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+        """Which of the positions (lons[i], lats[i]) match; only when ``decides_points``."""
+        if self.georel == "near":
+            ref_lons = np.full_like(lons, self.geometry.x)
+            ref_lats = np.full_like(lats, self.geometry.y)
+            metres = _GEOD.inv(ref_lons, ref_lats, lons, lats)[2]
+            keep = np.ones(len(lons), dtype=bool)
+            if self.max_distance is not None:
+                keep &= metres <= self.max_distance
+            if self.min_distance is not None:
+                keep &= metres > self.min_distance
+            return keep
+        shapely.prepare(self.geometry)  # in place: an index of its edges, built once
+        if self.georel == "within":  # a point is within what contains it
+            return shapely.contains_xy(self.geometry, lons, lats)
+        return shapely.intersects_xy(self.geometry, lons, lats)
 
     def distance(self, target: BaseGeometry) -> float:
         """Metres between ``target`` and the reference geometry (see the module notes)."""

@@ -9,11 +9,13 @@ change its answer.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from django.db import connections
 from django.db.models import Q, QuerySet
 
@@ -27,6 +29,7 @@ DB = "territory"
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
 _CHUNK = 500
+_ID_CHUNK = 2000  # ids per query: under SQLite's limit of bound parameters
 
 
 @dataclass
@@ -43,6 +46,7 @@ class EntityQuery:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
     count: bool = False
+    sys_times: bool = True  # whether answers need createdAt/modifiedAt
 
 
 def check_paging(limit: Any, offset: Any, count: bool) -> tuple[int, int]:
@@ -96,8 +100,8 @@ class Row:
     types: list[str]
     body: dict[str, list]
     scope: list[str] | None
-    created_at: Any
-    modified_at: Any
+    created_at: Any = None  # read only when the query needs them (``EntityQuery.sys_times``)
+    modified_at: Any = None
 
 
 _FIELDS = ("pk", "entity_id", "types", "body", "scope", "created_at", "modified_at")
@@ -106,20 +110,88 @@ _FIELDS = ("pk", "entity_id", "types", "body", "scope", "created_at", "modified_
 def _matching(rows: QuerySet[Entity], query: EntityQuery) -> Iterator[Row]:
     pattern = re.compile(query.id_pattern) if query.id_pattern else None
     times = query.q is not None and any(t in query.q.q.text for t in ("createdAt", "modifiedAt"))
+    located = _located(rows, query) if query.geo is not None else None
+    known = located[1] if located is not None else set()
+    fields = _FIELDS if times or query.sys_times else _FIELDS[:-2]
+    for row in _chunks(rows.values_list(*fields), located):
+        if pattern is not None and not pattern.fullmatch(row.entity_id):
+            continue
+        if query.q is not None and not query.q.matches(document(row, times=times)):
+            continue
+        if query.geo is not None and row.pk not in known and not _geo_matches(row, query):
+            continue
+        yield row
+
+
+def _chunks(rows: QuerySet, located: tuple[list[int], set[int]] | None) -> Iterator[Row]:
+    """Candidates in primary-key order, a chunk at a time: those of ``rows``, or those
+    of ``rows`` among ``located``'s list when the geo index settled it."""
+    if located is not None:
+        pks = located[0]
+        for start in range(0, len(pks), _ID_CHUNK):
+            yield from _read(_among(rows, pks[start : start + _ID_CHUNK]))
+        return
     last = 0
     while True:
-        chunk = [Row(*values) for values in rows.filter(pk__gt=last).values_list(*_FIELDS)[:_CHUNK]]
-        for row in chunk:
-            if pattern is not None and not pattern.fullmatch(row.entity_id):
-                continue
-            if query.q is not None and not query.q.matches(document(row, times=times)):
-                continue
-            if query.geo is not None and not _geo_matches(row, query):
-                continue
-            yield row
+        chunk = _read(rows.filter(pk__gt=last)[:_CHUNK])
+        yield from chunk
         if len(chunk) < _CHUNK:
             return
         last = chunk[-1].pk
+
+
+def _read(rows: QuerySet) -> list[Row]:
+    """The rows of a ``values_list`` of ``_FIELDS``. Without the dates, through a plain
+    cursor: Django's per-value converters cost as much as the query on large pages."""
+    if len(rows.query.values_select) == len(_FIELDS):
+        return [Row(*values) for values in rows]  # dates: the backend's own converters
+    sql, params = rows.query.get_compiler(DB).as_sql()
+    with connections[DB].cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return [
+        Row(pk, entity_id, _json(types), _json(body), _json(scope))
+        for pk, entity_id, types, body, scope in found
+    ]
+
+
+def _json(value: Any) -> Any:
+    # Both backends hand JSON columns over as text (Django sets psycopg so for jsonb).
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _among(rows: QuerySet, pks: list[int]) -> QuerySet:
+    if connections[DB].vendor == "postgresql":
+        # One array parameter: psycopg would otherwise scan the SQL for thousands of %s.
+        return rows.extra(where=[f'"{Entity._meta.db_table}"."id" = ANY(%s)'], params=[pks])  # noqa: S610
+    return rows.filter(pk__in=pks)
+
+
+def _located(rows: QuerySet[Entity], query: EntityQuery) -> tuple[list[int], set[int]] | None:
+    """Settle the geo-query from the index where it can: (the candidates' primary keys in
+    order, those known to match), or None to check every candidate's geometry.
+
+    The index keeps a geometry of a single position (a Point) as a box of zero size,
+    so its coordinates answer without the entity's body; any other box leaves its
+    entity to the exact check. The boxes are read alone, then the other conditions
+    are checked on the ids kept: PostgreSQL cannot estimate how many rows a box
+    overlap keeps, guesses few, and would probe every other index once per box.
+    """
+    if not query.geo.decides_points:
+        return None
+    boxes = _box_rows(query.geoproperty, query.geo.search_bbox())
+    sql, params = boxes.values_list(
+        "entity_id", "min_x", "min_y", "max_x", "max_y"
+    ).query.sql_with_params()
+    with connections[DB].cursor() as cursor:  # plain tuples: thousands of rows, five numbers each
+        cursor.execute(sql, params)
+        table = np.array(cursor.fetchall(), dtype=float).reshape(-1, 5)
+    ids = table[:, 0].astype(np.int64)
+    point = (table[:, 1] == table[:, 3]) & (table[:, 2] == table[:, 4])
+    verdict = query.geo.points_match(table[:, 1], table[:, 2])
+    known = set(ids[point & verdict].tolist())
+    unsure = set(ids[~point].tolist())
+    return sorted(known | unsure), known
 
 
 def document(row: Entity | Row, *, times: bool = True) -> dict[str, Any]:
@@ -131,7 +203,7 @@ def document(row: Entity | Row, *, times: bool = True) -> dict[str, Any]:
     return found
 
 
-def _geo_matches(row: Entity, query: EntityQuery) -> bool:
+def _geo_matches(row: Entity | Row, query: EntityQuery) -> bool:
     instances = row.body.get(query.geoproperty, [])
     return any(
         i.get("type") == rep.GEOPROPERTY and query.geo.matches(i["value"]) for i in instances
@@ -139,6 +211,8 @@ def _geo_matches(row: Entity, query: EntityQuery) -> bool:
 
 
 def _narrow(tenant: str, query: EntityQuery) -> QuerySet[Entity]:
+    """Candidates narrowed by every index; the box of a geo-query only when the index
+    cannot settle it (``_located`` reads the boxes otherwise)."""
     rows = Entity.objects.using(DB).filter(tenant=tenant)
     if query.ids:
         rows = rows.filter(entity_id__in=query.ids)
@@ -147,16 +221,11 @@ def _narrow(tenant: str, query: EntityQuery) -> QuerySet[Entity]:
     if query.attrs:
         having = AttributeIndex.objects.using(DB).filter(attribute__in=query.attrs)
         rows = rows.filter(pk__in=having.values("entity_id"))
-    conditions = query.q.prefilter() if query.q is not None else []
-    if query.geo is not None:
-        # One id subquery: the box narrows first (a GiST index on PostgreSQL), then
-        # the q conditions, before any entity row is read.
-        ids = _box_rows(query.geoproperty, query.geo.search_bbox())
-        for condition in conditions:
-            ids = ids.filter(entity_id__in=_condition_rows(condition).values("entity_id"))
-        return rows.filter(pk__in=ids.values("entity_id"))
-    for condition in conditions:
+    for condition in query.q.prefilter() if query.q is not None else []:
         rows = rows.filter(pk__in=_condition_rows(condition).values("entity_id"))
+    if query.geo is not None and not query.geo.decides_points:
+        box = _box_rows(query.geoproperty, query.geo.search_bbox())
+        rows = rows.filter(pk__in=box.values("entity_id"))
     return rows
 
 

@@ -152,11 +152,10 @@ def _render_one(call: Call, entity_id: str) -> Any:
 
 
 def _render(render: rep.Renderer, row: Any, extra: dict | None = None) -> dict[str, Any]:
-    meta = {
-        "scope": row.scope,
-        "createdAt": rep.iso(row.created_at),
-        "modifiedAt": rep.iso(row.modified_at),
-    }
+    meta: dict[str, Any] = {"scope": row.scope}
+    if render.sys_attrs:  # formatting two dates per entity shows on pages of a thousand
+        meta["createdAt"] = rep.iso(row.created_at)
+        meta["modifiedAt"] = rep.iso(row.modified_at)
     body = row.body
     if extra and extra.get(row.entity_id):
         body = {**body, **extra[row.entity_id]}
@@ -178,8 +177,9 @@ def _feature(call: Call, row: Any, render: rep.Renderer, extra: dict | None) -> 
 def _query(call: Call) -> HttpResponse:
     call.require_read()
     query = entity_query(call)
-    rows, total = queries.run(call.tenant, query)
     render = renderer(call)
+    query.sys_times = render.sys_attrs
+    rows, total = queries.run(call.tenant, query)
     extra = documents.linked([row.entity_id for row in rows], call.ctx)
     headers = {}
     if total is not None:
