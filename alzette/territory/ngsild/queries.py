@@ -162,8 +162,11 @@ def _json(value: Any) -> Any:
 
 def _among(rows: QuerySet, pks: list[int]) -> QuerySet:
     if connections[DB].vendor == "postgresql":
-        # One array parameter: psycopg would otherwise scan the SQL for thousands of %s.
-        return rows.extra(where=[f'"{Entity._meta.db_table}"."id" = ANY(%s)'], params=[pks])  # noqa: S610
+        # One array literal: psycopg would otherwise scan the SQL for thousands of %s, or
+        # adapt a list element by element.
+        array = "{" + ",".join(map(str, pks)) + "}"
+        where = f'"{Entity._meta.db_table}"."id" = ANY(%s::bigint[])'
+        return rows.extra(where=[where], params=[array])  # noqa: S610
     return rows.filter(pk__in=pks)
 
 
@@ -189,9 +192,9 @@ def _located(rows: QuerySet[Entity], query: EntityQuery) -> tuple[list[int], set
     ids = table[:, 0].astype(np.int64)
     point = (table[:, 1] == table[:, 3]) & (table[:, 2] == table[:, 4])
     verdict = query.geo.points_match(table[:, 1], table[:, 2])
-    known = set(ids[point & verdict].tolist())
-    unsure = set(ids[~point].tolist())
-    return sorted(known | unsure), known
+    known = ids[point & verdict]
+    candidates = np.union1d(known, ids[~point])  # sorted, without repeats
+    return candidates.tolist(), set(known.tolist())
 
 
 def document(row: Entity | Row, *, times: bool = True) -> dict[str, Any]:
