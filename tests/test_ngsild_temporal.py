@@ -8,7 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alzette.territory.ngsild import mapping, partitions, temporal
-from alzette.territory.ngsild.models import AttributeInstance, AttributeRollup, Entity
+from alzette.territory.ngsild.models import (
+    AttributeDailyRollup,
+    AttributeInstance,
+    AttributeRollup,
+    Entity,
+)
 from tests.conftest import ALL_DATABASES
 from tests.ngsild_helpers import NgsiLd, problem
 
@@ -126,6 +131,59 @@ def test_rollup_follows_the_raw_history(ld, meter):
     rollup = {r.hour: r.count for r in AttributeRollup.objects.all()}
     assert sum(rollup.values()) == len(meter)
     assert set(rollup.values()) == {4}
+    daily = {r.day: r for r in AttributeDailyRollup.objects.all()}
+    assert sorted(daily) == [START + timedelta(days=n) for n in range(3)]
+    for day, row in daily.items():
+        values = [v for t, v in meter if day <= t < day + timedelta(days=1)]
+        assert (row.count, row.minimum, row.maximum) == (96, min(values), max(values))
+        assert row.total == pytest.approx(sum(values))
+
+
+@pytest.mark.parametrize(
+    ("offset", "period", "source"),
+    [
+        (timedelta(0), "P1D", "day"),
+        (timedelta(0), "P2D", "day"),
+        (timedelta(hours=1), "P1D", "hour"),
+        (timedelta(minutes=15), "P1D", None),
+    ],
+)
+def test_each_rollup_gives_the_raw_answer(ld, meter, offset, period, source):
+    """Days from a midnight read the daily rollup, from another hour the hourly one,
+    from a quarter past the rows: all three agree with the raw readings."""
+    low, high = START + offset, START + timedelta(days=3)
+    chosen = temporal._rollup(temporal.parse_duration(period), low, high)
+    assert (chosen[1] if chosen else None) == source
+    got = ld.get(
+        "/temporal/entities/urn:ngsi-ld:Meter:1", options="aggregatedValues",
+        aggrMethods="totalCount,sum,min,max", aggrPeriodDuration=period,
+        timerel="between", timeAt=stamp(low), endTimeAt=stamp(high),
+    ).json()["temperature"]  # fmt: skip
+    length = timedelta(days=int(period[1]))
+    buckets: dict[datetime, list[float]] = {}
+    for t, v in meter:
+        if low <= t < high:
+            buckets.setdefault(low + ((t - low) // length) * length, []).append(v)
+    assert [c[0] for c in got["totalCount"]] == [len(b) for b in buckets.values()]
+    assert [c[0] for c in got["min"]] == [min(b) for b in buckets.values()]
+    assert [c[0] for c in got["max"]] == [max(b) for b in buckets.values()]
+    assert [c[0] for c in got["sum"]] == pytest.approx([sum(b) for b in buckets.values()])
+    assert [c[1] for c in got["sum"]] == [stamp(b).replace("Z", ".000Z") for b in buckets]
+
+
+def test_daily_rollups_are_filled_from_hourly_ones_on_migration(ld, meter):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    migration = importlib.import_module("alzette.territory.ngsild.migrations.0005_daily_rollup")
+    expected = {r.day: (r.count, r.minimum, r.maximum) for r in AttributeDailyRollup.objects.all()}
+    AttributeDailyRollup.objects.all().delete()
+    migration.backfill(apps, SimpleNamespace(connection=SimpleNamespace(alias="territory")))
+    assert {
+        r.day: (r.count, r.minimum, r.maximum) for r in AttributeDailyRollup.objects.all()
+    } == expected
 
 
 @pytest.mark.parametrize(
@@ -163,12 +221,14 @@ def test_instances_can_be_corrected_and_deleted(ld, meter):
     path = f"/temporal/entities/urn:ngsi-ld:Meter:1/attrs/temperature/{first['instanceId']}"
     assert ld.patch(path, {"value": 1000.0}).status_code == 204
     assert AttributeRollup.objects.order_by("-hour").first().maximum == 1000.0
+    assert AttributeDailyRollup.objects.order_by("-day").first().maximum == 1000.0
     assert ld.delete(path).status_code == 204
     assert AttributeInstance.objects.count() == len(meter) - 1
     assert problem(ld.delete(path)) == "ResourceNotFound"
     assert ld.delete("/temporal/entities/urn:ngsi-ld:Meter:1/attrs/temperature").status_code == 204
     assert not AttributeInstance.objects.exists()
     assert not AttributeRollup.objects.exists()
+    assert not AttributeDailyRollup.objects.exists()
 
 
 def test_adding_instances_to_an_existing_entity(ld, meter):
@@ -188,6 +248,7 @@ def test_retention_drops_old_history(settings, ld, meter):
     partitions.apply_retention(datetime(2026, 6, 1, tzinfo=UTC))
     assert not AttributeInstance.objects.exists()
     assert not AttributeRollup.objects.exists()
+    assert not AttributeDailyRollup.objects.exists()
     assert Entity.objects.filter(entity_id="urn:ngsi-ld:Meter:1").exists()
 
 

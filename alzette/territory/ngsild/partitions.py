@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 
-from alzette.territory.ngsild.models import AttributeInstance, AttributeRollup
+from alzette.territory.ngsild.models import AttributeDailyRollup, AttributeInstance, AttributeRollup
 
 DB = "territory"
 TABLE = "ngsild_attributeinstance"
@@ -105,6 +105,7 @@ def apply_retention(now: datetime | None = None) -> int:
     if limit is None:
         return 0
     AttributeRollup.objects.using(DB).filter(hour__lt=limit).delete()
+    AttributeDailyRollup.objects.using(DB).filter(day__lt=limit).delete()
     if not _postgres():
         return AttributeInstance.objects.using(DB).filter(observed_at__lt=limit).delete()[0]
     dropped = 0

@@ -3,8 +3,9 @@
 History rows (``AttributeInstance``) are written with every change of an
 entity; attributes fed by a oneM2M container (``MappedSource``) read the
 container's contentInstances instead, so the device's data has one copy.
-Aggregations use the hourly rollup when the period is a whole number of hours
-and aligned on hours, and the raw rows otherwise (docs/ngsi-ld.md).
+Aggregations use the daily rollup when the periods are whole days (or months)
+from a midnight, the hourly one when they are whole hours from an hour, and
+the raw rows otherwise (docs/ngsi-ld.md).
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from django.db.models.functions import Trunc
 from alzette.territory.ngsild import representation as rep
 from alzette.territory.ngsild import store
 from alzette.territory.ngsild.errors import NgsiLdError, bad_data, not_found
-from alzette.territory.ngsild.models import AttributeInstance, AttributeRollup, MappedSource
+from alzette.territory.ngsild.models import (
+    AttributeDailyRollup,
+    AttributeInstance,
+    AttributeRollup,
+    MappedSource,
+)
 
 DB = store.DB
 METHODS = ("totalCount", "sum", "avg", "min", "max", "sumsq", "stddev")
@@ -211,9 +217,9 @@ def aggregate(tenant: str, entity_ids: list[str], attrs: set[str] | None, tq: Ti
         raise bad_data(f"aggrMethods is a list among {', '.join(METHODS)}")
     low, high, _ = tq.bounds()
     buckets: dict[tuple[str, str, datetime], list[float]] = {}
-    use_rollup = tq.timeproperty == "observedAt" and _hourly(period, low, high)
-    if use_rollup:
-        _from_rollup(tenant, entity_ids, attrs, tq, period, buckets)
+    rollup = _rollup(period, low, high) if tq.timeproperty == "observedAt" else None
+    if rollup is not None:
+        _from_rollup(rollup, tenant, entity_ids, attrs, tq, period, buckets)
     else:
         _from_rows(tenant, entity_ids, attrs, tq, period, buckets)
     for source in _sources(tenant, entity_ids, attrs):
@@ -226,10 +232,27 @@ def aggregate(tenant: str, entity_ids: list[str], attrs: set[str] | None, tq: Ti
     return _shape(buckets, methods, period, low, high)
 
 
-def _hourly(period: Period, low: datetime | None, high: datetime | None) -> bool:
-    aligned = all(m is None or (m.minute == 0 and m.second == 0 and m.microsecond == 0)
-                  for m in (low, high))  # fmt: skip
-    return aligned and (period.months > 0 or period.seconds % 3600 == 0)
+#: Rollup tables, coarsest first: (model, its time column, seconds it sums).
+_ROLLUPS = ((AttributeDailyRollup, "day", 86400), (AttributeRollup, "hour", 3600))
+
+
+def _rollup(period: Period, low: datetime | None, high: datetime | None) -> tuple | None:
+    """The coarsest rollup whose rows each fall in one period and inside the bounds."""
+    for rollup in _ROLLUPS:
+        span = rollup[2]
+        if all(m is None or _cut(m, span) == m for m in (low, high)) and (
+            period.months > 0 or period.seconds % span == 0
+        ):
+            return rollup
+    return None
+
+
+def _cut(moment: datetime, span: int) -> datetime:
+    """The start of the hour (span 3600) or UTC day (86400) holding ``moment``."""
+    moment = moment.astimezone(UTC)
+    if span == 86400:
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def _fold(buckets: dict, key: tuple, count: float, total: float, squares: float,
@@ -245,18 +268,19 @@ def _fold(buckets: dict, key: tuple, count: float, total: float, squares: float,
     acc[4] = max(acc[4], high)
 
 
-def _from_rollup(tenant, entity_ids, attrs, tq, period, buckets) -> None:  # noqa: ANN001
-    rows = AttributeRollup.objects.using(DB).filter(tenant=tenant, entity_id__in=entity_ids)
+def _from_rollup(rollup, tenant, entity_ids, attrs, tq, period, buckets) -> None:  # noqa: ANN001
+    model, column, span = rollup
+    rows = model.objects.using(DB).filter(tenant=tenant, entity_id__in=entity_ids)
     if attrs is not None:
         rows = rows.filter(attribute__in=attrs)
     low, high, _ = tq.bounds()
     if low is not None:
-        rows = rows.filter(hour__gte=low)
+        rows = rows.filter(**{f"{column}__gte": low})
     if high is not None:
-        rows = rows.filter(hour__lt=high)  # an hour starting at `high` lies outside
+        rows = rows.filter(**{f"{column}__lt": high})  # a span starting at `high` lies outside
     sums = {"n": Sum("count"), "total": Sum("total"), "sq": Sum("squares"),
             "lo": Min("minimum"), "hi": Max("maximum")}  # fmt: skip
-    _group(rows, "hour", sums, period, low, buckets)
+    _group(rows, column, sums, period, low, buckets, native={86400: "day", 3600: "hour"}[span])
 
 
 def _from_rows(tenant, entity_ids, attrs, tq, period, buckets) -> None:  # noqa: ANN001
@@ -268,14 +292,17 @@ def _from_rows(tenant, entity_ids, attrs, tq, period, buckets) -> None:  # noqa:
     _group(rows, column, sums, period, low, buckets)
 
 
-def _group(
-    rows: Any, column: str, sums: dict, period: Period, low: datetime | None, buckets: dict
-) -> None:
-    """Sum per entity, attribute and period in SQL when the database can cut the periods."""
+def _group(rows: Any, column: str, sums: dict, period: Period, low: datetime | None,
+           buckets: dict, native: str | None = None) -> None:  # fmt: skip
+    """Sum per entity, attribute and period in SQL when the database can cut the periods.
+
+    ``native``: the span each row of ``rows`` already stands for (a rollup's), which
+    needs no cutting (on SQLite, Trunc is a Python function called on every row).
+    """
     kind = _sql_period(period, low)
     keys = ["entity_id", "attribute"]
-    if kind is None:  # periods SQL cannot cut (PT45M from 10:07): group by moment, fold here
-        rows = rows.annotate(bucket=F(column))
+    if kind is None or kind == native:  # periods SQL cannot cut (PT45M from 10:07), or
+        rows = rows.annotate(bucket=F(column))  # rows that are periods: fold here
     elif kind != "whole":
         rows = rows.annotate(bucket=Trunc(column, kind, tzinfo=UTC))
     if kind != "whole":
@@ -354,54 +381,57 @@ def _shape(buckets: dict, methods: list[str], period: Period, low, high) -> dict
 
 
 def add_rollups(rows: list[AttributeInstance]) -> None:
-    """Fold numeric history rows into the hourly rollup (same transaction)."""
-    sums: dict[tuple, list[float]] = {}
-    for row in rows:
-        if row.number is None:
-            continue
-        hour = row.observed_at.replace(minute=0, second=0, microsecond=0)
-        key = (row.tenant, row.entity_id, row.attribute, row.dataset_id, hour)
-        v = row.number
-        _fold(sums, key, 1, v, v * v, v, v)
-    if sums:
-        _upsert_rollups(sums)
+    """Fold numeric history rows into the hourly and daily rollups (same transaction)."""
+    for model, column, span in _ROLLUPS:
+        sums: dict[tuple, list[float]] = {}
+        for row in rows:
+            if row.number is None:
+                continue
+            start = _cut(row.observed_at, span)
+            key = (row.tenant, row.entity_id, row.attribute, row.dataset_id, start)
+            v = row.number
+            _fold(sums, key, 1, v, v * v, v, v)
+        if sums:
+            _upsert_rollups(model, column, sums)
 
 
-def _upsert_rollups(sums: dict[tuple, list[float]]) -> None:
+def _upsert_rollups(model: type, column: str, sums: dict[tuple, list[float]]) -> None:
     connection = connections[DB]
-    table = AttributeRollup._meta.db_table
+    table = model._meta.db_table
     least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
-    # The table name and functions are ours; values are parameters.
+    # The table name, column and functions are ours; values are parameters.
     sql = (
-        f"INSERT INTO {table} (tenant, entity_id, attribute, dataset_id, hour, count, total, "  # noqa: S608
-        "squares, minimum, maximum) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (tenant, entity_id, attribute, dataset_id, hour) DO UPDATE SET "
+        f"INSERT INTO {table} (tenant, entity_id, attribute, dataset_id, {column}, count, "  # noqa: S608
+        "total, squares, minimum, maximum) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        f"ON CONFLICT (tenant, entity_id, attribute, dataset_id, {column}) DO UPDATE SET "
         f"count = {table}.count + excluded.count, total = {table}.total + excluded.total, "
         f"squares = {table}.squares + excluded.squares, "
         f"minimum = {least}({table}.minimum, excluded.minimum), "
         f"maximum = {greatest}({table}.maximum, excluded.maximum)"
     )
     params = []
-    for (tenant, entity_id, attribute, dataset_id, hour), acc in sorted(sums.items()):
-        hour_value = (
-            hour
+    for (tenant, entity_id, attribute, dataset_id, start), acc in sorted(sums.items()):
+        when = (
+            start
             if connection.vendor == "postgresql"
-            else hour.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+            else start.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
         )
-        params.append((tenant, entity_id, attribute, dataset_id, hour_value, int(acc[0]),
+        params.append((tenant, entity_id, attribute, dataset_id, when, int(acc[0]),
                        acc[1], acc[2], acc[3], acc[4]))  # fmt: skip
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
 
 def rebuild_rollups(tenant: str, entity_id: str, attribute: str | None = None) -> None:
-    """Recompute an entity's rollup from its rows (after deletions or corrections)."""
-    rollups = AttributeRollup.objects.using(DB).filter(tenant=tenant, entity_id=entity_id)
+    """Recompute an entity's rollups from its rows (after deletions or corrections)."""
     rows = AttributeInstance.objects.using(DB).filter(tenant=tenant, entity_id=entity_id)
     if attribute is not None:
-        rollups = rollups.filter(attribute=attribute)
         rows = rows.filter(attribute=attribute)
-    rollups.delete()
+    for model, _, _ in _ROLLUPS:
+        rollups = model.objects.using(DB).filter(tenant=tenant, entity_id=entity_id)
+        if attribute is not None:
+            rollups = rollups.filter(attribute=attribute)
+        rollups.delete()
     add_rollups(list(rows.filter(number__isnull=False)))
 
 
