@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Count, F, Max, Min, Sum
-from django.db.models.functions import Trunc
+from django.db.models import Count, F, Max, Min, Sum, TextField
+from django.db.models.functions import Cast, Trunc
 
 from alzette.territory.ngsild import representation as rep
 from alzette.territory.ngsild import store
@@ -302,15 +302,34 @@ def _group(rows: Any, column: str, sums: dict, period: Period, low: datetime | N
     kind = _sql_period(period, low)
     keys = ["entity_id", "attribute"]
     if kind is None or kind == native:  # periods SQL cannot cut (PT45M from 10:07), or
-        rows = rows.annotate(bucket=F(column))  # rows that are periods: fold here
+        bucket = F(column)  # rows that are periods: fold here
     elif kind != "whole":
-        rows = rows.annotate(bucket=Trunc(column, kind, tzinfo=UTC))
+        bucket = Trunc(column, kind, tzinfo=UTC)
     if kind != "whole":
+        # As text: rows share few distinct times, each parsed once below (psycopg would
+        # build a datetime per row; SQLite gives text anyway).
+        rows = rows.annotate(bucket=Cast(bucket, TextField()))
         keys.append("bucket")
-    for item in rows.values(*keys).annotate(**sums).order_by().iterator(5000):
-        start = _bucket(item.get("bucket") or low or _EPOCH, period, low)
-        key = (item["entity_id"], item["attribute"], start)
-        _fold(buckets, key, item["n"], item["total"], item["sq"], item["lo"], item["hi"])
+    grouped = rows.values(*keys).annotate(**sums).order_by()
+    grouped = grouped.values_list(*keys, *sums)
+    sql, params = grouped.query.get_compiler(DB).as_sql()
+    starts: dict[Any, datetime] = {}  # many rows share a period: cut each one once
+    with connections[DB].cursor() as cursor:  # plain rows: aggregations return thousands
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            moment = row[2] if kind != "whole" else None
+            start = starts.get(moment)
+            if start is None:
+                start = starts[moment] = _bucket(_moment(moment) or low or _EPOCH, period, low)
+            _fold(buckets, (row[0], row[1], start), *row[-5:])
+
+
+def _moment(value: Any) -> datetime | None:
+    """A grouped time as the database gives it (SQLite: text in UTC)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _sql_period(period: Period, origin: datetime | None) -> str | None:
@@ -361,20 +380,30 @@ def _end(start: datetime, period: Period, high: datetime | None) -> datetime | N
 def _shape(buckets: dict, methods: list[str], period: Period, low, high) -> dict:  # noqa: ANN001
     out: dict[str, dict[str, dict]] = defaultdict(dict)
     spans: dict[datetime, tuple[str, str | None]] = {}  # formatted once per period, not per value
-    for entity_id, attribute, start in sorted(buckets, key=lambda k: (k[0], k[1], k[2])):
-        n, total, squares, lo, hi = buckets[(entity_id, attribute, start)]
-        mean = total / n if n else None
-        spread = math.sqrt(max(0.0, squares / n - mean**2)) if n else None
-        values = {"totalCount": n, "sum": total, "avg": mean, "min": lo, "max": hi,
-                  "sumsq": squares, "stddev": spread}  # fmt: skip
-        if start not in spans:
+    attribute_lists: dict[tuple[str, str], list[list]] = {}
+    for key in sorted(buckets):
+        entity_id, attribute, start = key
+        lists = attribute_lists.get((entity_id, attribute))
+        if lists is None:
+            target = out[entity_id][attribute] = {"type": "Property"}
+            lists = attribute_lists[(entity_id, attribute)] = [
+                target.setdefault(method, []) for method in methods
+            ]
+        span = spans.get(start)
+        if span is None:
             end = _end(start, period, high)
-            spans[start] = (rep.iso(start), rep.iso(end) if end else None)
-        first, last = spans[start]
-        target = out[entity_id].setdefault(attribute, {"type": "Property"})
-        for method in methods:
-            target.setdefault(method, []).append([values[method], first, last])
+            span = spans[start] = (rep.iso(start), rep.iso(end) if end else None)
+        values = _values(*buckets[key])
+        for method, found in zip(methods, lists, strict=True):
+            found.append((values[method], *span))  # a tuple: the collector soon lets it be
     return out
+
+
+def _values(n: float, total: float, squares: float, lo: float, hi: float) -> dict[str, Any]:
+    mean = total / n if n else None
+    spread = math.sqrt(max(0.0, squares / n - mean**2)) if n else None
+    return {"totalCount": n, "sum": total, "avg": mean, "min": lo, "max": hi,
+            "sumsq": squares, "stddev": spread}  # fmt: skip
 
 
 # -- writing history -----------------------------------------------------------------------
