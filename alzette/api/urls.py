@@ -8,6 +8,7 @@ from alzette.api.openapi import AlzetteAPI
 from alzette.api.parser import StrictJsonParser
 from alzette.ledger.api import router as ledger_router
 from alzette.personal.procedures.api import router as procedures_router
+from alzette.territory.catalogue.api import router as catalogue_router
 from alzette.territory.documents.api import router as documents_router
 from alzette.territory.events.api import router as events_router
 from alzette.territory.geo.api import router as geo_router
@@ -29,5 +30,6 @@ install_error_handlers(api)
 api.add_router("/territory", geo_router)
 api.add_router("/territory", events_router)
 api.add_router("/territory", documents_router)
+api.add_router("/territory", catalogue_router)
 api.add_router("/ledger", ledger_router)
 api.add_router("/procedures", procedures_router)

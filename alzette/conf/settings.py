@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "alzette.territory.onem2m",
     "alzette.territory.ngsild",
     "alzette.territory.documents",
+    "alzette.territory.catalogue",
     # The anonymisation bridge (no models): personal data reaches the territory only here.
     "alzette.bridge",
     # The ledger, in its own database.
@@ -459,6 +460,20 @@ ALZETTE_NGSILD_HISTORY_MONTHS = env_int("ALZETTE_NGSILD_HISTORY_MONTHS", 24)
 ALZETTE_NGSILD_BASE_URL = env_str("ALZETTE_NGSILD_BASE_URL", "")
 
 # --- Unified search (alzette/territory/search.py) ----------------------------
+# --- Open-data catalogue (alzette/territory/catalogue, docs/open-data.md) ---------------
+# Where datasets' rows come from: dotted paths of Source classes.
+ALZETTE_CATALOGUE_SOURCES = env_list(
+    "ALZETTE_CATALOGUE_SOURCES",
+    [
+        "alzette.territory.catalogue.sources.NgsiLdEntities",
+        "alzette.territory.catalogue.sources.Communes",
+        "alzette.territory.catalogue.sources.TerritoryEvents",
+        "alzette.territory.catalogue.sources.ProcedureStatistics",
+    ],
+)
+# The public address of the platform, for absolute URIs in the DCAT catalogue.
+ALZETTE_PUBLIC_URL = env_str("ALZETTE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
 ALZETTE_SEARCH_SOURCES = env_list(
     "ALZETTE_SEARCH_SOURCES",
     [

@@ -44,6 +44,7 @@ APP_REPOSITORY: dict[str, str] = {
     "onem2m": TERRITORY,  # the oneM2M resource tree of devices and applications
     "ngsild": TERRITORY,  # the NGSI-LD context: entities, their history, subscriptions
     "documents": TERRITORY,  # documents about the territory, linked to entities
+    "catalogue": TERRITORY,  # open-data catalogue: publishers and datasets
     # The ledger (no personal data: pseudonyms and salted commitments only).
     "ledger": LEDGER,
 }

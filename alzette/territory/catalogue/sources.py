@@ -1,0 +1,277 @@
+"""Where a dataset's rows come from: a registry of sources (``ALZETTE_CATALOGUE_SOURCES``).
+
+A source reads live territory data and yields ``Record`` objects in a stable
+order, one at a time, so that downloads stream in constant memory. To add a
+source, copy a sibling class below (or into your own module), give it a
+``key`` and list its dotted path in the setting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from alzette.territory.catalogue.models import Dataset
+
+DB = "territory"
+_CHUNK = 1000
+
+
+class SourceError(ValueError):
+    """Options a source cannot work with; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column: ``type`` is a Table Schema type (string, number, integer, boolean,
+    date, datetime, array, object)."""
+
+    name: str
+    type: str = "string"
+    description: str = ""
+
+
+@dataclass
+class Record:
+    id: str
+    values: dict[str, Any]
+    geometry: dict[str, Any] | None = None  # GeoJSON in CRS84 (spatial sources)
+
+
+@dataclass
+class Source:
+    """Base class of the catalogue's sources."""
+
+    key: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    spatial: ClassVar[bool] = False
+    #: The field a datetime filter applies to (OGC API Features), if any.
+    temporal_field: ClassVar[str | None] = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def check(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The options, checked and normalised; SourceError otherwise."""
+        if options:
+            raise SourceError(f"The source {self.key} takes no options.")
+        return {}
+
+    def fields(self, dataset: Dataset) -> list[Field]:
+        raise NotImplementedError
+
+    def records(self, dataset: Dataset) -> Iterator[Record]:
+        raise NotImplementedError
+
+    def count(self, dataset: Dataset) -> int:
+        return sum(1 for _ in self.records(dataset))
+
+
+@cache
+def _registry() -> dict[str, Source]:
+    found: dict[str, Source] = {}
+    for path in settings.ALZETTE_CATALOGUE_SOURCES:
+        source = import_string(path)()
+        found[source.key] = source
+    return found
+
+
+def registry() -> dict[str, Source]:
+    """key -> source, in the order of the setting."""
+    return _registry()
+
+
+def get(key: str) -> Source:
+    try:
+        return _registry()[key]
+    except KeyError:
+        raise SourceError(f"Unknown source {key!r}; one of: {', '.join(_registry())}.") from None
+
+
+# --- NGSI-LD entities ------------------------------------------------------------------------
+
+
+class NgsiLdEntities(Source):
+    """Every entity of one NGSI-LD type (default tenant): a row per entity, its
+    attributes' values as columns, its ``location`` as the geometry."""
+
+    key: ClassVar[str] = "ngsild-entities"
+    label: ClassVar[str] = "NGSI-LD entities of a type"
+    spatial: ClassVar[bool] = True
+
+    def check(self, options: dict[str, Any]) -> dict[str, Any]:
+        kind = options.get("type")
+        if not isinstance(kind, str) or not kind.strip() or set(options) - {"type"}:
+            raise SourceError('The source ngsild-entities takes {"type": "<entity type>"}.')
+        return {"type": kind.strip()}
+
+    def fields(self, dataset: Dataset) -> list[Field]:
+        names: dict[str, str] = {}
+        for record in self.records(dataset):
+            for name, value in record.values.items():
+                names.setdefault(name, _type_of(value))
+        return [Field("id", "string", "NGSI-LD entity id"),
+                *(Field(n, t) for n, t in names.items() if n != "id")]  # fmt: skip
+
+    def records(self, dataset: Dataset) -> Iterator[Record]:
+        from alzette.territory.ngsild import jsonld
+        from alzette.territory.ngsild import representation as rep
+
+        ctx = jsonld.core()
+        last = 0
+        while True:
+            chunk = list(self._rows(dataset).filter(pk__gt=last).order_by("pk")[:_CHUNK])
+            for row in chunk:
+                yield _entity_record(row, ctx, rep)
+            if len(chunk) < _CHUNK:
+                return
+            last = chunk[-1].pk
+
+    def count(self, dataset: Dataset) -> int:
+        return self._rows(dataset).count()
+
+    def _rows(self, dataset: Dataset) -> Any:
+        from alzette.territory.ngsild import jsonld
+        from alzette.territory.ngsild.models import DEFAULT_TENANT, Entity, EntityType
+
+        kind = dataset.source_options["type"]
+        iris = {kind, jsonld.core().expand(kind)}
+        typed = EntityType.objects.using(DB).filter(tenant=DEFAULT_TENANT, type_iri__in=iris)
+        return Entity.objects.using(DB).filter(tenant=DEFAULT_TENANT,
+                                               pk__in=typed.values("entity_id"))  # fmt: skip
+
+
+def _entity_record(row: Any, ctx: Any, rep: Any) -> Record:
+    values: dict[str, Any] = {"id": row.entity_id}
+    geometry = None
+    for iri, instances in row.body.items():
+        first = instances[0]
+        name = ctx.compact(iri)
+        if first.get("type") == rep.GEOPROPERTY and name == "location":
+            geometry = first.get("value")
+            continue
+        values[name] = _instance_value(first)
+    values["modifiedAt"] = rep.iso(row.modified_at)
+    return Record(row.entity_id, values, geometry)
+
+
+def _instance_value(instance: dict[str, Any]) -> Any:
+    if "object" in instance:
+        return instance["object"]
+    if "languageMap" in instance:
+        languages = instance["languageMap"]
+        return languages.get("fr") or next(iter(languages.values()), None)
+    return instance.get("value")
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "string"
+
+
+# --- Communes ----------------------------------------------------------------------------------
+
+
+class Communes(Source):
+    """The communes of the territory with their boundaries."""
+
+    key: ClassVar[str] = "communes"
+    label: ClassVar[str] = "Communes and their boundaries"
+    spatial: ClassVar[bool] = True
+
+    def fields(self, dataset: Dataset) -> list[Field]:
+        return [Field("code", "string", "INSEE code"), Field("name", "string", "Name"),
+                Field("department", "string", "Department")]  # fmt: skip
+
+    def records(self, dataset: Dataset) -> Iterator[Record]:
+        from alzette.territory.geo.models import TerritorialUnit, UnitKind
+
+        units = TerritorialUnit.objects.using(DB).filter(kind=UnitKind.COMMUNE).order_by("code")
+        for unit in units.iterator(200):
+            values = {"code": unit.code, "name": unit.name, "department": unit.department}
+            yield Record(unit.code, values, unit.geometry)
+
+
+# --- What the anonymisation bridge released -------------------------------------------------
+
+
+class TerritoryEvents(Source):
+    """Events reported on the territory (anonymised by the bridge): kind, commune,
+    day and a point to about ten metres."""
+
+    key: ClassVar[str] = "territory-events"
+    label: ClassVar[str] = "Events on the territory (anonymised)"
+    spatial: ClassVar[bool] = True
+    temporal_field: ClassVar[str | None] = "observed_on"
+
+    def check(self, options: dict[str, Any]) -> dict[str, Any]:
+        kind = options.get("kind", "")
+        if not isinstance(kind, str) or set(options) - {"kind"}:
+            raise SourceError('The source territory-events takes {"kind": "<event kind>"}.')
+        return {"kind": kind} if kind else {}
+
+    def fields(self, dataset: Dataset) -> list[Field]:
+        return [Field("kind"), Field("categories", "array"), Field("commune", "string", "INSEE"),
+                Field("observed_on", "date"), Field("status"),
+                Field("closed_on", "date")]  # fmt: skip
+
+    def records(self, dataset: Dataset) -> Iterator[Record]:
+        from alzette.territory.events.models import TerritoryEvent
+
+        events = TerritoryEvent.objects.using(DB).order_by("observed_on", "id")
+        if dataset.source_options.get("kind"):
+            events = events.filter(kind=dataset.source_options["kind"])
+        for event in events.iterator(_CHUNK):
+            closed = event.closed_on.isoformat() if event.closed_on else None
+            values = {"kind": event.kind, "categories": event.categories,
+                      "commune": event.commune_code, "observed_on": event.observed_on.isoformat(),
+                      "status": event.status, "closed_on": closed}  # fmt: skip
+            point = {"type": "Point", "coordinates": [event.lon, event.lat]}
+            yield Record(str(event.id), values, point)
+
+
+class ProcedureStatistics(Source):
+    """Online procedures per procedure, commune and month (bridge aggregates)."""
+
+    key: ClassVar[str] = "procedure-statistics"
+    label: ClassVar[str] = "Online procedures per commune and month"
+
+    def fields(self, dataset: Dataset) -> list[Field]:
+        return [Field("procedure"), Field("commune", "string", "INSEE"), Field("month"),
+                Field("filed", "integer"), Field("decided", "integer"),
+                Field("accepted", "integer"), Field("mean_delay_days", "number")]  # fmt: skip
+
+    def records(self, dataset: Dataset) -> Iterator[Record]:
+        from alzette.territory.events.models import ProcedureStatistic
+
+        rows = ProcedureStatistic.objects.using(DB).order_by("procedure", "commune_code", "month")
+        for row in rows.iterator(_CHUNK):
+            values = {"procedure": row.procedure, "commune": row.commune_code,
+                      "month": row.month, "filed": row.filed, "decided": row.decided,
+                      "accepted": row.accepted, "mean_delay_days": row.mean_delay_days}  # fmt: skip
+            yield Record(f"{row.procedure}/{row.commune_code}/{row.month}", values)
+
+
+def cell(value: Any) -> str:
+    """A value as one CSV cell: lists and objects as JSON, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
