@@ -219,3 +219,34 @@ def test_ngsild_entities_as_rows(ccphva):
     assert records[2].geometry == {"type": "Point", "coordinates": [5.98, 49.472]}
     assert [f.name for f in services.fields(dataset)][:2] == ["id", "fillingLevel"]
     assert services.sources.get("ngsild-entities").count(dataset) == 3
+
+
+def test_entities_named_by_their_smart_data_model(ccphva, territory):
+    from alzette.territory.catalogue.demo import ensure_demo_datasets
+    from alzette.territory.ngsild.demo import ensure_demo_context
+
+    ensure_demo_context()
+    assert ensure_demo_datasets() == 4
+    assert ensure_demo_datasets() == 4  # idempotent
+    bins = Dataset.objects.using("territory").get(identifier="conteneurs-dechets")
+    assert bins.row_count == 48 and bins.refresh_error == ""
+    first = next(iter(services.records(bins)))
+    assert {"fillingLevel", "wasteType", "name"} <= set(first.values)
+    assert first.geometry["type"] == "Point"
+
+
+def test_an_unknown_context_is_refused(ccphva):
+    unknown = {"type": "WasteContainer", "context": "https://example.org/x.jsonld"}
+    with pytest.raises(ValidationError) as refused:
+        publish(ccphva, "bins", source="ngsild-entities", source_options=unknown)
+    assert "Unknown @context" in str(refused.value)
+
+
+def test_the_refresh_command(ccphva, territory):
+    from django.core.management import CommandError, call_command
+
+    publish(ccphva)
+    call_command("catalogue", "refresh", "communes")
+    assert Dataset.objects.using("territory").get().row_count == 8
+    with pytest.raises(CommandError):
+        call_command("catalogue", "refresh", "nothing-like-it")

@@ -42,6 +42,7 @@ JOBS: tuple[Job, ...] = (
     Job("ngsild-periodic", ("ngsild", "periodic"), {"minute": "*"}),
     Job("ngsild-retention", ("ngsild", "retention"), {"minute": "20", "hour": "4"}),
     Job("purge-documents", ("documents", "purge-orphans"), {"minute": "20", "hour": "3"}),
+    Job("catalogue-refresh", ("catalogue", "refresh"), {"minute": "*/5"}),
 )
 
 

@@ -98,17 +98,32 @@ def get(key: str) -> Source:
 
 class NgsiLdEntities(Source):
     """Every entity of one NGSI-LD type (default tenant): a row per entity, its
-    attributes' values as columns, its ``location`` as the geometry."""
+    attributes' values as columns, its ``location`` as the geometry. Options: the
+    ``type`` and the ``context`` (URL of a context the broker holds, e.g. a Smart
+    Data Models one) that expands the type and names the columns; the core context
+    when absent."""
 
     key: ClassVar[str] = "ngsild-entities"
     label: ClassVar[str] = "NGSI-LD entities of a type"
     spatial: ClassVar[bool] = True
 
     def check(self, options: dict[str, Any]) -> dict[str, Any]:
-        kind = options.get("type")
-        if not isinstance(kind, str) or not kind.strip() or set(options) - {"type"}:
-            raise SourceError('The source ngsild-entities takes {"type": "<entity type>"}.')
-        return {"type": kind.strip()}
+        kind, context = options.get("type"), options.get("context")
+        if not isinstance(kind, str) or not kind.strip() or set(options) - {"type", "context"}:
+            raise SourceError(
+                'The source ngsild-entities takes {"type": "<entity type>", "context": "<url>"}.'
+            )
+        checked = {"type": kind.strip()}
+        if context is not None:
+            from alzette.territory.ngsild import jsonld
+            from alzette.territory.ngsild.errors import NgsiLdError
+
+            try:
+                jsonld.resolve(context)
+            except NgsiLdError as exc:
+                raise SourceError(f"Unknown @context {context!r}: {exc.detail}") from None
+            checked["context"] = context
+        return checked
 
     def fields(self, dataset: Dataset) -> list[Field]:
         names: dict[str, str] = {}
@@ -119,10 +134,9 @@ class NgsiLdEntities(Source):
                 *(Field(n, t) for n, t in names.items() if n != "id")]  # fmt: skip
 
     def records(self, dataset: Dataset) -> Iterator[Record]:
-        from alzette.territory.ngsild import jsonld
         from alzette.territory.ngsild import representation as rep
 
-        ctx = jsonld.core()
+        ctx = _context(dataset)
         last = 0
         while True:
             chunk = list(self._rows(dataset).filter(pk__gt=last).order_by("pk")[:_CHUNK])
@@ -136,14 +150,20 @@ class NgsiLdEntities(Source):
         return self._rows(dataset).count()
 
     def _rows(self, dataset: Dataset) -> Any:
-        from alzette.territory.ngsild import jsonld
         from alzette.territory.ngsild.models import DEFAULT_TENANT, Entity, EntityType
 
         kind = dataset.source_options["type"]
-        iris = {kind, jsonld.core().expand(kind)}
+        iris = {kind, _context(dataset).expand(kind)}
         typed = EntityType.objects.using(DB).filter(tenant=DEFAULT_TENANT, type_iri__in=iris)
         return Entity.objects.using(DB).filter(tenant=DEFAULT_TENANT,
                                                pk__in=typed.values("entity_id"))  # fmt: skip
+
+
+def _context(dataset: Dataset) -> Any:
+    from alzette.territory.ngsild import jsonld
+
+    context = dataset.source_options.get("context")
+    return jsonld.resolve(context) if context else jsonld.core()
 
 
 def _entity_record(row: Any, ctx: Any, rep: Any) -> Record:

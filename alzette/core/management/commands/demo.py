@@ -45,6 +45,7 @@ class Command(BaseCommand):
             ("Filling the service store", self._store),
             ("Publishing the demo procedures", self._procedures),
             ("Filling the territory's context (NGSI-LD)", self._context),
+            ("Publishing the open-data catalogue", self._catalogue),
         ]
         for number, (label, step) in enumerate(steps, start=1):
             self.stdout.write(self.style.MIGRATE_HEADING(f"[{number}/{len(steps)}] {label}…"))
@@ -105,6 +106,14 @@ class Command(BaseCommand):
 
         count = ensure_demo_context()
         self.stdout.write(f"  {count} waste containers in the context; bins' fill levels mapped")
+
+    def _catalogue(self) -> None:
+        from alzette.territory.catalogue.demo import ensure_demo_datasets
+
+        count = ensure_demo_datasets()
+        self.stdout.write(
+            f"  {count} open datasets (/api/v1/territory/datasets, docs/open-data.md)"
+        )
 
     def _store(self) -> None:
         published = ensure_demo_catalogue()
