@@ -250,3 +250,33 @@ def test_the_refresh_command(ccphva, territory):
     assert Dataset.objects.using("territory").get().row_count == 8
     with pytest.raises(CommandError):
         call_command("catalogue", "refresh", "nothing-like-it")
+
+
+def test_the_history_of_an_attribute_as_rows(ccphva, monkeypatch):
+    from tests.ngsild_helpers import NgsiLd
+
+    monkeypatch.setattr(sources, "_HISTORY_CHUNK", 4)  # several chunks per entity
+    broker = NgsiLd()
+    for meter in ("A", "B"):
+        readings = [{"type": "Property", "value": n + (10 if meter == "B" else 0),
+                     "observedAt": f"2026-01-01T0{n}:00:00Z"} for n in range(6)]  # fmt: skip
+        # A second series at the same times, under its own datasetId.
+        readings += [{**r, "value": -r["value"], "datasetId": "urn:ngsi-ld:Dataset:backup"}
+                     for r in readings[:5]]  # fmt: skip
+        body = {"id": f"urn:ngsi-ld:Meter:{meter}", "type": "Meter", "temperature": readings}
+        assert broker.post("/temporal/entities", body).status_code == 201
+    dataset = publish(ccphva, "temperatures", source="ngsild-history",
+                      source_options={"type": "Meter", "attribute": "temperature"},
+                      frequency="HOURLY")  # fmt: skip
+    rows = [r.values for r in services.records(dataset)]
+    assert len(rows) == 22 == sources.get("ngsild-history").count(dataset)
+    assert [r["id"][-1] for r in rows] == ["A"] * 11 + ["B"] * 11
+    assert sorted(r["temperature"] for r in rows[:11]) == sorted(
+        [*range(6), *(-n for n in range(5))]
+    )
+    assert rows[0]["observedAt"] == "2026-01-01T00:00:00.000Z"
+    assert [f.name for f in services.fields(dataset)] == ["id", "observedAt", "temperature"]
+    text = b"".join(downloads.stream(dataset, "csv")).decode("utf-8-sig")
+    assert text.splitlines()[0] == "id,observedAt,temperature"
+    with pytest.raises(ValidationError):
+        publish(ccphva, "nothing", source="ngsild-history", source_options={"type": "Meter"})

@@ -466,6 +466,7 @@ ALZETTE_CATALOGUE_SOURCES = env_list(
     "ALZETTE_CATALOGUE_SOURCES",
     [
         "alzette.territory.catalogue.sources.NgsiLdEntities",
+        "alzette.territory.catalogue.sources.NgsiLdHistory",
         "alzette.territory.catalogue.sources.Communes",
         "alzette.territory.catalogue.sources.TerritoryEvents",
         "alzette.territory.catalogue.sources.ProcedureStatistics",

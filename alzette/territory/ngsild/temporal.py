@@ -326,10 +326,10 @@ def _group(rows: Any, column: str, sums: dict, period: Period, low: datetime | N
 
 def _moment(value: Any) -> datetime | None:
     """A grouped time as the database gives it (SQLite: text in UTC)."""
-    if value is None or isinstance(value, datetime):
+    if value is None:
         return value
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC
 
 
 def _sql_period(period: Period, origin: datetime | None) -> str | None:
