@@ -40,25 +40,36 @@ def _chunked(parts: Iterable[str]) -> Iterator[bytes]:
 def _csv(dataset: Dataset) -> Iterator[str]:
     names = [field.name for field in services.fields(dataset)]
     spatial = sources.get(dataset.source).spatial
-    header = [*names, "geometry"] if spatial else names
-    line = io.StringIO()
-    out = csv.writer(line, lineterminator="\r\n")  # RFC 4180
-    yield "\ufeff"  # a BOM, so that spreadsheet software reads UTF-8
-    for row in _with_header(header, dataset, names, spatial):
-        out.writerow(row)
-        yield line.getvalue()
-        line.seek(0)
-        line.truncate()
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
+    out.writerow([*names, "geometry"] if spatial else names)
+    yield "\ufeff" + buffer.getvalue()  # a BOM, so that spreadsheet software reads UTF-8
+    for rows in _batches(_rows(dataset, names, spatial)):
+        buffer.seek(0)
+        buffer.truncate()
+        out.writerows(rows)  # a thousand rows per call: the writer's cost is per call
+        yield buffer.getvalue()
 
 
-def _with_header(header: list[str], dataset: Dataset, names: list[str],
-                 spatial: bool) -> Iterator[list[str]]:  # fmt: skip
-    yield header
+def _rows(dataset: Dataset, names: list[str], spatial: bool) -> Iterator[list[str]]:
+    cell = sources.cell
     for record in services.records(dataset):
-        row = [sources.cell(record.values.get(name)) for name in names]
+        values = record.values
+        row = [cell(values.get(name)) for name in names]
         if spatial:
-            row.append(sources.cell(record.geometry))
+            row.append(cell(record.geometry))
         yield row
+
+
+def _batches(rows: Iterator[list[str]], size: int = 1000) -> Iterator[list[list[str]]]:
+    batch: list[list[str]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _json(dataset: Dataset) -> Iterator[str]:

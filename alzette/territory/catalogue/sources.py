@@ -230,7 +230,7 @@ class NgsiLdHistory(Source):
         name = dataset.source_options["attribute"]
         for _, entity_id, observed, number, instance in self._rows(dataset):
             value = number if number is not None else json.loads(instance).get("value")
-            values = {"id": entity_id, "observedAt": rep.iso(_moment(observed)), name: value}
+            values = {"id": entity_id, "observedAt": _stamp(_moment(observed), rep), name: value}
             yield Record(entity_id, values)
 
     def count(self, dataset: Dataset) -> int:
@@ -280,6 +280,14 @@ class NgsiLdHistory(Source):
 
 
 _HISTORY_CHUNK = 20_000
+
+
+def _stamp(moment: Any, rep: Any) -> str:
+    """NGSI-LD's form of a UTC time (milliseconds, Z); ``isoformat`` is several times
+    faster than ``strftime``, which counts over millions of rows."""
+    if moment.utcoffset():
+        return rep.iso(moment)
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def _moment(value: Any) -> Any:
@@ -377,6 +385,8 @@ def cell(value: Any) -> str:
     """A value as one CSV cell: lists and objects as JSON, None as empty."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if isinstance(value, bool):
