@@ -52,6 +52,10 @@ def _csv(dataset: Dataset) -> Iterator[str]:
 
 
 def _rows(dataset: Dataset, names: list[str], spatial: bool) -> Iterator[list[str]]:
+    fast = sources.get(dataset.source).cells(dataset, names)
+    if fast is not None:
+        yield from fast
+        return
     cell = sources.cell
     for record in services.records(dataset):
         values = record.values
