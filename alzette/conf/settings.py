@@ -472,6 +472,11 @@ ALZETTE_CATALOGUE_SOURCES = env_list(
         "alzette.territory.catalogue.sources.ProcedureStatistics",
     ],
 )
+# How the DCAT-AP catalogue presents itself (docs/opendata-dcat.md).
+ALZETTE_CATALOGUE_PUBLISHER = env_str(
+    "ALZETTE_CATALOGUE_PUBLISHER", "Communauté de communes Pays Haut Val d'Alzette"
+)
+ALZETTE_CATALOGUE_LICENCE = env_str("ALZETTE_CATALOGUE_LICENCE", "etalab-2.0")
 # The public address of the platform, for absolute URIs in the DCAT catalogue.
 ALZETTE_PUBLIC_URL = env_str("ALZETTE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("onem2m/", include("alzette.territory.onem2m.urls")),
     path("ngsi-ld/v1/", include("alzette.territory.ngsild.urls")),
+    path("catalog", include("alzette.territory.catalogue.dcat_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
