@@ -24,6 +24,8 @@ urlpatterns = [
     path("onem2m/", include("alzette.territory.onem2m.urls")),
     path("ngsi-ld/v1/", include("alzette.territory.ngsild.urls")),
     path("catalog", include("alzette.territory.catalogue.dcat_urls")),
+    path("api/3/action/", include("alzette.territory.catalogue.ckan_urls")),
+    path("ogc", include("alzette.territory.catalogue.ogc_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),

@@ -62,6 +62,13 @@ def unexpected_error_response(request: HttpRequest, logger: logging.Logger) -> H
     )
 
 
+#: Under /api but speaking another protocol with its own error envelope: the
+#: CKAN-compatible Action API (alzette/territory/catalogue/ckan_views.py).
+_FOREIGN_API = ("/api/3/",)
+
+
 def is_api_path(path: str) -> bool:
     """Paths whose errors must be problem+json."""
+    if path.startswith(_FOREIGN_API):
+        return False
     return path == "/api" or path.startswith("/api/")
