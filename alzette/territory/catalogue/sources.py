@@ -142,14 +142,16 @@ class NgsiLdEntities(Source):
         from alzette.territory.ngsild import representation as rep
 
         ctx = _context(dataset)
+        names: dict[str, str] = {}  # IRI -> column name, compacted once per attribute
         last = 0
         while True:
-            chunk = list(self._rows(dataset).filter(pk__gt=last).order_by("pk")[:_CHUNK])
-            for row in chunk:
-                yield _entity_record(row, ctx, rep)
+            rows = self._rows(dataset).filter(pk__gt=last).order_by("pk")[:_CHUNK]
+            chunk = list(rows.values_list("pk", "entity_id", "body", "modified_at"))
+            for _, entity_id, body, modified in chunk:
+                yield _entity_record(entity_id, body, modified, ctx, names, rep)
             if len(chunk) < _CHUNK:
                 return
-            last = chunk[-1].pk
+            last = chunk[-1][0]
 
     def count(self, dataset: Dataset) -> int:
         return self._rows(dataset).count()
@@ -171,18 +173,19 @@ def _context(dataset: Dataset) -> Any:
     return jsonld.resolve(context) if context else jsonld.core()
 
 
-def _entity_record(row: Any, ctx: Any, rep: Any) -> Record:
-    values: dict[str, Any] = {"id": row.entity_id}
+def _entity_record(entity_id: str, body: dict, modified: Any, ctx: Any, names: dict[str, str],
+                   rep: Any) -> Record:  # fmt: skip
+    values: dict[str, Any] = {"id": entity_id}
     geometry = None
-    for iri, instances in row.body.items():
+    for iri, instances in body.items():
         first = instances[0]
-        name = ctx.compact(iri)
+        name = names.get(iri) or names.setdefault(iri, ctx.compact(iri))
         if first.get("type") == rep.GEOPROPERTY and name == "location":
             geometry = first.get("value")
             continue
         values[name] = _instance_value(first)
-    values["modifiedAt"] = rep.iso(row.modified_at)
-    return Record(row.entity_id, values, geometry)
+    values["modifiedAt"] = rep.iso(modified)
+    return Record(entity_id, values, geometry)
 
 
 def _instance_value(instance: dict[str, Any]) -> Any:
