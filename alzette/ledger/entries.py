@@ -38,7 +38,6 @@ KINDS = frozenset(
         "device.registered",
         "device.deregistered",
         "access_policy.changed",
-        "dataset.published",
         "dataset.changed",
         "dataset.deleted",
         "document.published",
