@@ -26,6 +26,7 @@ urlpatterns = [
     path("catalog", include("alzette.territory.catalogue.dcat_urls")),
     path("api/3/action/", include("alzette.territory.catalogue.ckan_urls")),
     path("ogc", include("alzette.territory.catalogue.ogc_urls")),
+    path("data/", include("alzette.territory.catalogue.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),

@@ -41,7 +41,7 @@ class DatasetOut(Schema):
     temporal_end: date | None
     frequency: str
     refreshed_at: datetime | None
-    refresh_error: str
+    refresh_failed: bool  # the error itself is for operators (alzette catalogue list)
     row_count: int | None
     extent: list[float] | None
     distributions: list[DistributionOut]
@@ -58,7 +58,7 @@ def _out(dataset: Dataset) -> dict[str, Any]:
         "themes": dataset.themes, "keywords": dataset.keywords, "licence": dataset.licence,
         "communes": dataset.communes, "temporal_start": dataset.temporal_start,
         "temporal_end": dataset.temporal_end, "frequency": dataset.frequency,
-        "refreshed_at": dataset.refreshed_at, "refresh_error": dataset.refresh_error,
+        "refreshed_at": dataset.refreshed_at, "refresh_failed": bool(dataset.refresh_error),
         "row_count": dataset.row_count, "extent": dataset.extent,
         "distributions": [
             {"id": str(d.id), "format": d.format, "media_type": d.media_type, "url": d.path}
