@@ -7,7 +7,6 @@ read q, fq, sort, rows, start and facets the way CKAN clients send them.
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -37,7 +36,9 @@ def client() -> Client:
 
 
 def organisation(slug: str = "ville-test", name: str = "Ville de Test") -> Organisation:
-    return Organisation.objects.using(DB).create(slug=slug, name=name, email="mairie@example.org")
+    return Organisation.objects.using(DB).create(
+        slug=slug, name=name, contact_email="mairie@example.org"
+    )
 
 
 def publish(publisher: Organisation, identifier: str, **overrides) -> Dataset:
@@ -266,7 +267,9 @@ def test_package_show_resources(client, catalogue):
     assert [r["format"] for r in demarches["resources"]] == ["CSV", "JSON"]
 
 
-@pytest.mark.parametrize("wanted", ["restreint", "brouillon", "nothing", str(uuid.uuid4())])
+@pytest.mark.parametrize(
+    "wanted", ["restreint", "brouillon", "nothing", "3f2a9c4e-8d1b-4b7a-9e55-0c6d2f1a7b38"]
+)
 def test_package_show_hidden_or_unknown_is_404(client, catalogue, wanted):
     failed(call(client, "package_show", id=wanted), 404, "Not Found Error")
 

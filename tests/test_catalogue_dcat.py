@@ -56,7 +56,7 @@ def _public_url(settings):
 def organisation() -> Organisation:
     return Organisation.objects.using("territory").create(
         slug="ccphva", name="CC Pays Haut Val d'Alzette", url="https://www.ccphva.fr/",
-        email="contact@ccphva.fr",
+        contact_email="contact@ccphva.fr",
     )  # fmt: skip
 
 
@@ -264,7 +264,7 @@ def test_catalogue_properties(air):
 
 
 def test_a_dataset_without_description_or_contact_still_conforms(organisation, shapes):
-    organisation.email = ""
+    organisation.contact_email = ""
     organisation.save(using="territory")
     publish(organisation, "bare", description={}, contact_email="", communes=[], keywords=[])
     graph = graph_of(get("/catalog"))

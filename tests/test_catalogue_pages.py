@@ -28,7 +28,7 @@ DB = "territory"
 def ccphva():
     return Organisation.objects.using(DB).create(
         slug="ccphva", name="Communauté de communes Pays Haut Val d'Alzette",
-        email="opendata@ccphva.example.org",
+        contact_email="opendata@ccphva.example.org",
     )  # fmt: skip
 
 

@@ -203,7 +203,7 @@ def package_dict(dataset: Dataset) -> dict[str, Any]:
         "license_id": dataset.licence, "license_title": licence.title if licence else None,
         "license_url": licence.url if licence else None,
         "isopen": bool(licence and licence.open),
-        "author": organisation.name, "author_email": organisation.email or None,
+        "author": organisation.name, "author_email": organisation.contact_email or None,
         "maintainer": organisation.name, "maintainer_email": dataset.contact_email or None,
         "creator_user_id": None,
         "metadata_created": iso(dataset.created_at), "metadata_modified": iso(dataset.updated_at),

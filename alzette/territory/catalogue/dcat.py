@@ -360,8 +360,8 @@ def add_organisation(graph: Graph, organisation: Organisation) -> URIRef:
     if organisation.url:
         graph.add((agent, FOAF.homepage, URIRef(organisation.url)))
         graph.add((URIRef(organisation.url), RDF.type, FOAF.Document))
-    if organisation.email:
-        graph.add((agent, FOAF.mbox, URIRef(f"mailto:{organisation.email}")))
+    if organisation.contact_email:
+        graph.add((agent, FOAF.mbox, URIRef(f"mailto:{organisation.contact_email}")))
     code, label = PUBLISHER_TYPES[organisation.kind]
     kind = URIRef(f"{ADMS_PUBLISHER_TYPE}/{code}")
     graph.add((agent, DCTERMS.type, kind))
@@ -371,7 +371,7 @@ def add_organisation(graph: Graph, organisation: Organisation) -> URIRef:
 
 
 def _add_contact(graph: Graph, node: URIRef, dataset: Dataset) -> None:
-    email = dataset.contact_email or dataset.organisation.email
+    email = dataset.contact_email or dataset.organisation.contact_email
     if not email:
         return
     contact = URIRef(f"{node}#contact")

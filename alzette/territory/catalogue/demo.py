@@ -56,7 +56,7 @@ def ensure_demo_datasets() -> int:
     organisation, _ = Organisation.objects.using("territory").get_or_create(
         slug="ccphva",
         defaults={"name": "Communauté de communes Pays Haut Val d'Alzette",
-                  "url": "https://www.ccphva.fr", "email": _CONTACT},
+                  "url": "https://www.ccphva.fr", "contact_email": _CONTACT},
     )  # fmt: skip
     existing = set(Dataset.objects.using("territory").values_list("identifier", flat=True))
     for identifier, fields in DATASETS.items():

@@ -32,7 +32,8 @@ class Organisation(BaseModel):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PUBLIC)
     description = models.TextField(_("description"), blank=True)
     url = models.URLField(_("web site"), blank=True)
-    email = models.EmailField(_("contact e-mail"), blank=True)
+    # An organisation's address (a service's mailbox), never a person's field.
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
 
     class Meta:
         verbose_name = _("organisation")

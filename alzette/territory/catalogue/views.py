@@ -141,7 +141,7 @@ def detail(request: HttpRequest, identifier: str) -> HttpResponse:
             "themes": [(code, vocab.THEMES.get(code, code)) for code in dataset.themes],
             "communes": _communes(dataset.communes),
             "frequency": vocab.FREQUENCIES.get(dataset.frequency, dataset.frequency),
-            "contact": dataset.contact_email or dataset.organisation.email,
+            "contact": dataset.contact_email or dataset.organisation.contact_email,
             "downloads": _downloads(dataset),
             "preview": preview,
             "map": _map(dataset),

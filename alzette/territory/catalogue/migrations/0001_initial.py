@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('public', 'Public body'), ('company', 'Company'), ('startup', 'Start-up'), ('association', 'Association')], default='public', max_length=20, verbose_name='kind')),
                 ('description', models.TextField(blank=True, verbose_name='description')),
                 ('url', models.URLField(blank=True, verbose_name='web site')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='contact e-mail')),
+                ('contact_email', models.EmailField(blank=True, max_length=254, verbose_name='contact e-mail')),
             ],
             options={
                 'verbose_name': 'organisation',
