@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from alzette.territory.catalogue import search, services
 from alzette.territory.catalogue.models import Dataset, Organisation
@@ -329,7 +329,8 @@ def test_a_chart_sums_a_number_over_time_and_the_communes_get_a_map(catalogue):
 def test_choosing_a_chart():
     columns = [Field("id"), Field("name"), Field("size", "number")]
     rows = [{"id": str(n), "name": f"n{n}", "size": n} for n in range(10)]
-    histogram = chart_of(columns, rows)
+    with translation.override("en"):
+        histogram = chart_of(columns, rows)
     assert histogram.title == "Distribution of size" and sum(b.value for b in histogram.bars) == 10
     assert chart_of([Field("id"), Field("name")], rows) is None  # identifiers only
     assert chart_of(columns, []) is None
