@@ -24,31 +24,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import random
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-ALIASES = ("personal", "territory", "ledger")
+sys.path.insert(0, str(ROOT / "bench"))
+
+# The sibling bench's helpers: throwaway databases, environment, migrations, figures.
+from ngsild import environment, migrate, percentile, postgres_databases, progress  # noqa: E402
+
 WEST, EAST, SOUTH, NORTH = 5.9, 6.1, 49.43, 49.52
 L93 = "http://www.opengis.net/def/crs/EPSG/0/2154"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
-
-
-def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 # --- Worker ----------------------------------------------------------------------------
@@ -141,48 +133,12 @@ def worker(args: argparse.Namespace) -> None:
 # --- Driver ----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def postgres_databases() -> Iterator[dict[str, str]]:
-    import psycopg
-
-    names = {alias: f"alzette_bench_ogc_{os.getpid()}_{alias}" for alias in ALIASES}
-    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as admin:
-        try:
-            for name in names.values():
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                admin.execute(f'CREATE DATABASE "{name}"')
-            yield {alias: f"{POSTGRES_URL}/{name}" for alias, name in names.items()}
-        finally:
-            for name in names.values():
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def environment(data_dir: Path, urls: dict[str, str]) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ALZETTE_")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="alzette.conf.settings",
-        ALZETTE_MODE="development",
-        ALZETTE_DEBUG="false",  # DEBUG keeps every query in memory
-        ALZETTE_LOG_LEVEL="WARNING",
-        ALZETTE_DATA_DIR=str(data_dir),
-        ALZETTE_NGSILD_DELIVERY="worker",
-        **{f"ALZETTE_{alias.upper()}_DATABASE_URL": url for alias, url in urls.items()},
-    )
-    return env
-
-
 def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="alzette-bench-")))
         urls = stack.enter_context(postgres_databases()) if backend == "postgresql" else {}
         env = environment(folder / "data", urls)
-        for alias in ALIASES:
-            done = subprocess.run(
-                [sys.executable, "-m", "alzette.cli", "migrate", "--database", alias, "-v", "0"],
-                env=env, cwd=ROOT, capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            if done.returncode:
-                raise RuntimeError(f"migrate --database {alias} failed:\n{done.stderr[-2000:]}")
+        migrate(env)
         result = folder / "result.json"
         command = [sys.executable, __file__, "--worker", "--result", str(result),
                    "--entities", str(args.entities), "--limit", str(args.limit),

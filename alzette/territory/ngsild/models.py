@@ -239,23 +239,31 @@ class DeviceMapping(models.Model):
         return self.name
 
 
-class AttributeRollup(models.Model):
-    """Hourly sums of numeric history, kept on write, so aggregations read few rows.
-
-    An aggregation whose period is a whole number of hours (PT1H, P1D, P1M...)
-    reads these rows instead of the raw history (docs/ngsi-ld.md, "Temporal").
-    """
+class Rollup(models.Model):
+    """Sums of numeric history over a span, kept on write (``temporal.add_rollups``)."""
 
     tenant = models.CharField(max_length=64, default=DEFAULT_TENANT, blank=True)
     entity_id = models.CharField(max_length=512)
     attribute = models.CharField(max_length=512)
     dataset_id = models.CharField(max_length=512, default="", blank=True)
-    hour = models.DateTimeField()
     count = models.PositiveIntegerField(default=0)
     total = models.FloatField(default=0)
     squares = models.FloatField(default=0)
     minimum = models.FloatField(null=True)
     maximum = models.FloatField(null=True)
+
+    class Meta:
+        abstract = True
+
+
+class AttributeRollup(Rollup):
+    """Hourly sums of numeric history, so aggregations read few rows.
+
+    An aggregation whose period is a whole number of hours (PT1H, P1D, P1M...)
+    reads these rows instead of the raw history (docs/ngsi-ld.md, "Temporal").
+    """
+
+    hour = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -269,20 +277,11 @@ class AttributeRollup(models.Model):
         return f"{self.entity_id} {self.attribute} {self.hour}"
 
 
-class AttributeDailyRollup(models.Model):
-    """Daily sums of numeric history, kept on write beside the hourly ones: a year of
-    data per day or month reads 365 rows per attribute instead of 8,760."""
+class AttributeDailyRollup(Rollup):
+    """Daily sums beside the hourly ones: a year of data per day or month reads 365
+    rows per attribute instead of 8,760."""
 
-    tenant = models.CharField(max_length=64, default=DEFAULT_TENANT, blank=True)
-    entity_id = models.CharField(max_length=512)
-    attribute = models.CharField(max_length=512)
-    dataset_id = models.CharField(max_length=512, default="", blank=True)
     day = models.DateTimeField()  # midnight UTC
-    count = models.PositiveIntegerField(default=0)
-    total = models.FloatField(default=0)
-    squares = models.FloatField(default=0)
-    minimum = models.FloatField(null=True)
-    maximum = models.FloatField(null=True)
 
     class Meta:
         constraints = [
