@@ -12,6 +12,7 @@ from alzette.territory.catalogue.api import router as catalogue_router
 from alzette.territory.documents.api import router as documents_router
 from alzette.territory.events.api import router as events_router
 from alzette.territory.geo.api import router as geo_router
+from alzette.territory.partners.api import router as partners_router
 
 api = AlzetteAPI(
     title="Alzette platform API",
@@ -31,5 +32,6 @@ api.add_router("/territory", geo_router)
 api.add_router("/territory", events_router)
 api.add_router("/territory", documents_router)
 api.add_router("/territory", catalogue_router)
+api.add_router("/partners", partners_router)
 api.add_router("/ledger", ledger_router)
 api.add_router("/procedures", procedures_router)

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "alzette.territory.ngsild",
     "alzette.territory.documents",
     "alzette.territory.catalogue",
+    "alzette.territory.partners",
+    "alzette.personal.developers",
     # The anonymisation bridge (no models): personal data reaches the territory only here.
     "alzette.bridge",
     # The ledger, in its own database.
@@ -97,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "alzette.core.middleware.ApiProblemMiddleware",
+    "alzette.territory.partners.middleware.PartnerMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -458,6 +461,19 @@ ALZETTE_NGSILD_MQTT_URL = env_str("ALZETTE_NGSILD_MQTT_URL")
 ALZETTE_NGSILD_HISTORY_MONTHS = env_int("ALZETTE_NGSILD_HISTORY_MONTHS", 24)
 # The public base URL of the broker, for registered contexts' URLs and Location headers.
 ALZETTE_NGSILD_BASE_URL = env_str("ALZETTE_NGSILD_BASE_URL", "")
+
+# --- Partners: sharing, developer apps, quotas (docs/partners.md) ---------------------------
+# Default quotas of a new application, per environment; operators raise them per app.
+ALZETTE_PARTNER_QUOTAS = {
+    "sandbox": {
+        "per_minute": env_int("ALZETTE_PARTNER_SANDBOX_PER_MINUTE", 30),
+        "per_day": env_int("ALZETTE_PARTNER_SANDBOX_PER_DAY", 2_000),
+    },
+    "live": {
+        "per_minute": env_int("ALZETTE_PARTNER_LIVE_PER_MINUTE", 120),
+        "per_day": env_int("ALZETTE_PARTNER_LIVE_PER_DAY", 50_000),
+    },
+}
 
 # --- Unified search (alzette/territory/search.py) ----------------------------
 # --- Open-data catalogue (alzette/territory/catalogue, docs/open-data.md) ---------------

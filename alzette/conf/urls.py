@@ -27,6 +27,8 @@ urlpatterns = [
     path("api/3/action/", include("alzette.territory.catalogue.ckan_urls")),
     path("ogc", include("alzette.territory.catalogue.ogc_urls")),
     path("data/", include("alzette.territory.catalogue.urls")),
+    path("partners/", include("alzette.territory.partners.urls")),
+    path("developers/", include("alzette.personal.developers.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),

@@ -43,6 +43,7 @@ JOBS: tuple[Job, ...] = (
     Job("ngsild-retention", ("ngsild", "retention"), {"minute": "20", "hour": "4"}),
     Job("purge-documents", ("documents", "purge-orphans"), {"minute": "20", "hour": "3"}),
     Job("catalogue-refresh", ("catalogue", "refresh"), {"minute": "*/5"}),
+    Job("partners-expiry", ("partners", "expire"), {"minute": "*/5"}),
 )
 
 

@@ -45,6 +45,7 @@ APP_REPOSITORY: dict[str, str] = {
     "ngsild": TERRITORY,  # the NGSI-LD context: entities, their history, subscriptions
     "documents": TERRITORY,  # documents about the territory, linked to entities
     "catalogue": TERRITORY,  # open-data catalogue: publishers and datasets
+    "partners": TERRITORY,  # communities, sharing grants, partner apps and their keys
     # The ledger (no personal data: pseudonyms and salted commitments only).
     "ledger": LEDGER,
 }

@@ -73,6 +73,15 @@ class PartnerOrganisation(BaseModel):
         null=True,
         validators=[RegexValidator(r"^[0-9]{14}$", _("A SIRET number has 14 digits."))],
     )
+    # The same body on the territory side (``catalogue.Organisation``), where its
+    # datasets, applications and grants live; linked by slug, never by a join.
+    organisation_slug = models.SlugField(
+        _("organisation on the territory side"),
+        max_length=100,
+        unique=True,
+        null=True,
+        blank=True,
+    )
 
     class Meta:
         verbose_name = _("partner organisation")

@@ -7,10 +7,12 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 from ninja import Router, Schema
+from ninja.errors import HttpError
 
 from alzette.api.schemas import problem_responses
 from alzette.territory.catalogue import downloads, services
 from alzette.territory.catalogue.models import Dataset
+from alzette.territory.partners import access
 
 router = Router(tags=["open data"])
 
@@ -36,6 +38,7 @@ class DatasetOut(Schema):
     themes: list[str]
     keywords: list[str]
     licence: str
+    access: str
     communes: list[str]
     temporal_start: date | None
     temporal_end: date | None
@@ -56,8 +59,9 @@ def _out(dataset: Dataset) -> dict[str, Any]:
         "identifier": dataset.identifier, "title": dataset.title,
         "description": dataset.description, "publisher": dataset.organisation.name,
         "themes": dataset.themes, "keywords": dataset.keywords, "licence": dataset.licence,
-        "communes": dataset.communes, "temporal_start": dataset.temporal_start,
-        "temporal_end": dataset.temporal_end, "frequency": dataset.frequency,
+        "access": dataset.access, "communes": dataset.communes,
+        "temporal_start": dataset.temporal_start, "temporal_end": dataset.temporal_end,
+        "frequency": dataset.frequency,
         "refreshed_at": dataset.refreshed_at, "refresh_failed": bool(dataset.refresh_error),
         "row_count": dataset.row_count, "extent": dataset.extent,
         "distributions": [
@@ -67,32 +71,44 @@ def _out(dataset: Dataset) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _visible(identifier: str) -> Dataset:
-    found = services.visible().select_related("organisation").filter(identifier=identifier)
-    dataset = found.first()
-    if dataset is None:
+def _visible(request: HttpRequest, identifier: str) -> Dataset:
+    """An open dataset, or one shared with the calling partner application (logged)."""
+    found = Dataset.objects.using(services.DB).select_related("organisation")
+    dataset = found.filter(identifier=identifier, published=True).first()
+    caller = getattr(request, "partner", None)
+    # Without a partner credential, what is not open does not exist.
+    if dataset is None or (caller is None and dataset.access != Dataset.Access.OPEN):
         raise Http404(f"No open dataset {identifier!r}.")
+    try:
+        access.read_dataset(caller, dataset, f"{request.method} {request.path}")
+    except access.AccessDenied as exc:
+        raise HttpError(exc.status, exc.reason) from exc
     return dataset
 
 
-@router.get("/datasets", response={200: list[DatasetOut]}, summary="Open datasets")
+@router.get("/datasets", response={200: list[DatasetOut]},
+            summary="Open datasets, and those shared with the calling application")  # fmt: skip
 def list_datasets(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_out(d) for d in services.visible().select_related("organisation")]
+    datasets = list(services.visible().select_related("organisation"))
+    shared = access.readable_datasets(getattr(request, "partner", None))
+    return [_out(d) for d in datasets + sorted(shared, key=lambda d: d.identifier)]
 
 
-@router.get("/datasets/{identifier}", response={200: DatasetDetailOut, **problem_responses(404)},
+@router.get("/datasets/{identifier}",
+            response={200: DatasetDetailOut, **problem_responses(401, 403, 404, 429)},
             summary="One open dataset, with its columns")  # fmt: skip
 def get_dataset(request: HttpRequest, identifier: str) -> dict[str, Any]:
-    dataset = _visible(identifier)
+    dataset = _visible(request, identifier)
     columns = [{"name": f.name, "type": f.type, "description": f.description}
                for f in services.fields(dataset)]  # fmt: skip
     return {**_out(dataset), "fields": columns}
 
 
-@router.get("/datasets/{identifier}/data.{extension}", response={**problem_responses(404)},
+@router.get("/datasets/{identifier}/data.{extension}",
+            response={**problem_responses(401, 403, 404, 429)},
             summary="A dataset's rows, streamed (csv, json or geojson)")  # fmt: skip
 def download(request: HttpRequest, identifier: str, extension: str) -> StreamingHttpResponse:
-    dataset = _visible(identifier)
+    dataset = _visible(request, identifier)
     formats = {d.format: d for d in services.distributions(dataset)}
     if extension not in formats:
         raise Http404(f"No {extension!r} distribution; try {', '.join(formats)}.")

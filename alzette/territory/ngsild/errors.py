@@ -32,10 +32,11 @@ STATUS = {
     "UnsupportedMediaType": 415,
     "NotAcceptable": 406,
     "MethodNotAllowed": 405,
+    "TooManyRequests": 429,
 }
 
 _PLATFORM = {"Unauthorized", "Forbidden", "PayloadTooLarge", "UnsupportedMediaType",
-             "NotAcceptable", "MethodNotAllowed"}  # fmt: skip
+             "NotAcceptable", "MethodNotAllowed", "TooManyRequests"}  # fmt: skip
 
 
 @dataclass

@@ -94,7 +94,8 @@ def endpoint(*, body: bool = False, document: bool = False) -> Callable:
 
 def _call(request: HttpRequest, with_body: bool, document: bool = False) -> Call:
     tenant = tenants.check(request.headers.get("NGSILD-Tenant"))
-    who = security.caller(request.headers.get("Authorization"))
+    who = security.caller(request.headers.get("Authorization"), getattr(request, "partner", None),
+                          f"{request.method} {request.path}")  # fmt: skip
     accept = _accept(request.headers.get("Accept"))
     payload, local = None, _link_context(request)
     if with_body and document:

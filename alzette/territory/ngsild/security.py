@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -21,6 +22,8 @@ from alzette.territory.ngsild.errors import NgsiLdError
 from alzette.territory.ngsild.models import ApiKey
 
 KEY_PREFIX = "ngsild"
+CONTEXT_READ = "context:read"  # partners.scopes, named here to keep this module light
+CONTEXT_WRITE = "context:write"
 DB = "territory"
 
 
@@ -30,8 +33,13 @@ class Caller:
 
     actor: str
     key: ApiKey | None
+    #: A partner application (``partners.access.Caller``) and the call, for its log.
+    partner: Any = None
+    action: str = ""
 
     def may_write(self, tenant: str) -> bool:
+        if self.partner is not None:
+            return self._partner_may(CONTEXT_WRITE, tenant)
         if self.key is None:
             return settings.ALZETTE_NGSILD_OPEN
         allowed = self.key.tenants or [""]
@@ -40,10 +48,21 @@ class Caller:
     def may_read(self, tenant: str) -> bool:
         if settings.ALZETTE_NGSILD_PUBLIC_READ or settings.ALZETTE_NGSILD_OPEN:
             return True
+        if self.partner is not None:
+            return self._partner_may(CONTEXT_READ, tenant)
         if self.key is None:
             return False
         allowed = self.key.tenants or [""]
         return "*" in allowed or tenant in allowed
+
+    def _partner_may(self, scope: str, tenant: str) -> bool:
+        from alzette.territory.partners import access
+
+        try:
+            access.use_context(self.partner, scope, tenant, self.action)
+        except access.AccessDenied as exc:
+            raise NgsiLdError("Forbidden", exc.reason) from exc
+        return True
 
 
 def _hash(secret: str) -> str:
@@ -68,8 +87,13 @@ def revoke(prefix: str) -> bool:
     )
 
 
-def caller(authorization: str | None) -> Caller:
-    """The caller behind an Authorization header; a bad key is refused outright."""
+def caller(authorization: str | None, partner: Any = None, action: str = "") -> Caller:
+    """The caller behind an Authorization header; a bad key is refused outright.
+
+    ``partner`` is the partner application the middleware already authenticated.
+    """
+    if partner is not None:
+        return Caller("system:partner-app", None, partner, action)
     if not authorization:
         return Caller("system:ngsi-ld", None)
     scheme, _, token = authorization.partition(" ")

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PartnersConfig(AppConfig):
+    name = "alzette.territory.partners"
+    label = "partners"
+    verbose_name = _("Partners and sharing")
+    default_auto_field = "django.db.models.BigAutoField"
