@@ -60,9 +60,12 @@ class GrantForm(forms.Form):
     purpose = forms.CharField(
         label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 2}), max_length=1000
     )
-    starts = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     ends = forms.DateField(
-        label=_("Until (included)"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Until (included)"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(
