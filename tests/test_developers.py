@@ -270,3 +270,20 @@ def test_agents_run_communities(agent_epci, developer, citizen):
     assert client.post("/developers/communities/", {"slug": "bad slug!"}).status_code == 400
     assert _client(developer).get("/developers/communities/").status_code == 403
     assert _client(citizen).post("/developers/communities/", {"slug": "x"}).status_code == 403
+
+
+def test_the_demo_links_the_partner_and_shares_a_dataset(territory, monkeypatch):
+    from alzette.personal.accounts.services import DEMO_PARTNER
+    from alzette.personal.developers import demo
+    from alzette.territory.partners import sandbox
+
+    Organisation.objects.using(DB).create(slug="ccphva", name="CCPHVA")
+    PartnerOrganisation.objects.create(name=DEMO_PARTNER)
+    real_seed = sandbox.seed
+    monkeypatch.setattr(sandbox, "seed", lambda: real_seed(hours=1))
+    assert demo.ensure_demo_partners() == 4 * sandbox.PER_THEME
+    assert demo.ensure_demo_partners() == 0
+    assert PartnerOrganisation.objects.get(name=DEMO_PARTNER).organisation_slug == demo.SLUG
+    grant = Grant.objects.using(DB).get()
+    assert (grant.dataset.identifier, grant.community.slug) == (demo.SHARED, demo.COMMUNITY)
+    assert grant.dataset.access == Dataset.Access.COMMUNITY

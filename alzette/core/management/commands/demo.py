@@ -46,6 +46,7 @@ class Command(BaseCommand):
             ("Publishing the demo procedures", self._procedures),
             ("Filling the territory's context (NGSI-LD)", self._context),
             ("Publishing the open-data catalogue", self._catalogue),
+            ("Opening the developer portal and its sandbox", self._partners),
         ]
         for number, (label, step) in enumerate(steps, start=1):
             self.stdout.write(self.style.MIGRATE_HEADING(f"[{number}/{len(steps)}] {label}…"))
@@ -113,6 +114,15 @@ class Command(BaseCommand):
         count = ensure_demo_datasets()
         self.stdout.write(
             f"  {count} open datasets (/api/v1/territory/datasets, docs/open-data.md)"
+        )
+
+    def _partners(self) -> None:
+        from alzette.personal.developers.demo import ensure_demo_partners
+
+        created = ensure_demo_partners()
+        self.stdout.write(
+            f"  Sandbox tenant ready ({created} entities created); developer portal at "
+            "/developers/ (docs/partners.md)"
         )
 
     def _store(self) -> None:
