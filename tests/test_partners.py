@@ -418,6 +418,13 @@ def test_the_sandbox_has_synthetic_data_for_every_theme():
     )
     assert history.status_code == 200
     assert len(history.json()["powerState"]) == 4
+    app, _ = services.register_app(_org("essai"), "Essai", scopes=["datasets:read"])
+    _, key = services.issue_key(app)
+    listed = [d["identifier"] for d in _get("/api/v1/territory/datasets", key).json()]
+    assert sandbox.SANDBOX_DATASET in listed
+    url = f"/api/v1/territory/datasets/{sandbox.SANDBOX_DATASET}"
+    assert _get(url, key).status_code == 200
+    assert _get(url).status_code == 404
 
 
 # --- Command line --------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ _BOX = (5.88, 49.40, 6.02, 49.50)
 PER_THEME = 6
 HOURS = 48
 ACTOR = "system:sandbox"
+SANDBOX_DATASET = "sandbox-communes"
 
 
 def _series(kind: str) -> Callable[[random.Random, int, int], dict[str, Any]]:
@@ -95,7 +96,29 @@ def seed(now: datetime | None = None, hours: int = HOURS) -> int:
     created = 0
     for theme, (subject, kind, fixed) in THEMES.items():
         created += _seed_theme(theme, subject, kind, fixed, now, hours)
+    _seed_dataset()
     return created
+
+
+def _seed_dataset() -> None:
+    """A dataset that is not open, so sandbox applications try reading shared data."""
+    from alzette.territory.catalogue import services as catalogue
+    from alzette.territory.catalogue.models import Dataset
+
+    if Dataset.objects.using("territory").filter(identifier=SANDBOX_DATASET).exists():
+        return
+    catalogue.publish(
+        Organisation.objects.using("territory").get(slug=SANDBOX_ORGANISATION),
+        SANDBOX_DATASET,
+        title={"fr": "Bac à sable : communes", "en": "Sandbox: municipalities"},
+        description={"fr": "Un jeu partagé d'essai, lisible par les applications du bac à sable."},
+        licence="etalab-2.0",
+        source="communes",
+        source_options={},
+        themes=["REGI"],
+        access=Dataset.Access.COMMUNITY,
+        actor=ACTOR,
+    )
 
 
 def _seed_theme(
