@@ -197,7 +197,7 @@ def test_the_publishers_own_apps_read_its_data(ccphva, shared):
 
 
 @pytest.mark.parametrize("case", ["revoked-key", "revoked-app", "garbage", "wrong-secret"])
-def test_a_bad_credential_is_refused_never_downgraded(startup, shared, case):
+def test_a_bad_credential_is_refused_never_downgraded(startup, shared, case, caplog):
     app, _, key = _app(startup)
     if case == "revoked-key":
         services.revoke_credential(Credential.objects.using(DB).get(app=app))
@@ -211,6 +211,7 @@ def test_a_bad_credential_is_refused_never_downgraded(startup, shared, case):
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer error="invalid_token"'
     assert response["Content-Type"] == "application/problem+json"
+    assert "partner call refused: GET /api/v1/territory/datasets -> 401" in caplog.text
 
 
 def test_a_key_needs_the_scope_and_a_sandbox_app_sees_only_the_sandbox(ccphva, startup, shared):

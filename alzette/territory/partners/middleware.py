@@ -9,6 +9,7 @@ expired partner credential is refused here, never downgraded to an anonymous cal
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -17,6 +18,7 @@ from alzette.core.problems import problem_response
 from alzette.territory.partners import access
 
 _NGSILD = "/ngsi-ld/"
+log = logging.getLogger("alzette.partners")
 
 
 class PartnerMiddleware:
@@ -38,7 +40,14 @@ class PartnerMiddleware:
 
 
 def refusal(request: HttpRequest, exc: access.AccessDenied) -> HttpResponse:
-    """The refusal in the format of the API that was called."""
+    """The refusal in the format of the API that was called, logged for the operators."""
+    log.info(
+        "partner call refused: %s %s -> %s (%s)",
+        request.method,
+        request.path,
+        exc.status,
+        exc.reason,
+    )
     if request.path.startswith(_NGSILD):
         response = _ngsild_problem(exc)
     else:
