@@ -126,6 +126,14 @@ def test_open_data_and_other_publishers_data_cannot_be_shared(ccphva, startup, s
         _share(startup, shared, organisation=startup)
 
 
+def test_restricted_data_goes_to_named_organisations_only(ccphva, startup, shared):
+    catalogue.change(shared, access=Dataset.Access.RESTRICTED)
+    community = services.create_community("mobilite", "Mobilité", members=[startup])
+    with pytest.raises(ValidationError, match="one organisation"):
+        _share(ccphva, shared, community=community)
+    assert _share(ccphva, shared, organisation=startup).active()
+
+
 def test_every_grant_change_is_in_the_ledger(ccphva, startup, shared):
     grant = _share(ccphva, shared, organisation=startup)
     services.revoke(grant)

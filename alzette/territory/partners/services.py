@@ -97,6 +97,11 @@ def share(
         raise ValidationError({"dataset": _("Only the dataset's publisher may share it.")})
     if dataset is not None and dataset.access == Dataset.Access.OPEN:
         raise ValidationError({"dataset": _("This dataset is open data: anyone may read it.")})
+    if dataset is not None and dataset.access == Dataset.Access.RESTRICTED and community:
+        # Restricted data goes to named organisations only, never to a whole community.
+        raise ValidationError(
+            {"community": _("A restricted dataset is shared with one organisation at a time.")}
+        )
     grant = Grant(
         dataset=dataset,
         scope=scope,
