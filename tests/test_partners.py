@@ -511,3 +511,16 @@ def test_the_partners_command(ccphva, startup, shared, capsys):
 def test_the_command_refuses_bad_input(ccphva, startup, args):
     with pytest.raises(CommandError):
         call_command("partners", *args)
+
+
+def test_the_openapi_description_names_the_partner_credentials():
+    schema = Client().get("/api/v1/openapi.json").json()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["partnerKey"]["scheme"] == "bearer"
+    flow = schemes["partnerOAuth2"]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == "/partners/oauth/token"
+    assert set(flow["scopes"]) == {"datasets:read", "context:read", "context:write"}
+    me = schema["paths"]["/api/v1/partners/me"]["get"]
+    assert {} not in me["security"]  # required
+    listing = schema["paths"]["/api/v1/territory/datasets"]["get"]
+    assert {} in listing["security"]  # optional

@@ -22,6 +22,32 @@ _WITH_BODY = {
 }
 
 
+def _security_schemes() -> dict[str, Any]:
+    """Partner applications' credentials (docs/partners.md): an API key or an OAuth2 token."""
+    from alzette.territory.partners.scopes import SCOPES
+
+    return {
+        "partnerKey": {
+            "type": "http", "scheme": "bearer",
+            "description": "A partner application's API key (alz_…), from the developer portal.",
+        },
+        "partnerOAuth2": {
+            "type": "oauth2",
+            "description": "A one-hour token (alzt_…) for the application's client credentials.",
+            "flows": {"clientCredentials": {
+                "tokenUrl": "/partners/oauth/token",
+                "scopes": {name: str(text) for name, text in SCOPES.items()},
+            }},
+        },
+    }  # fmt: skip
+
+
+#: For operations open to anyone that show more to a partner application.
+PARTNER_OPTIONAL = {"security": [{}, {"partnerKey": []}, {"partnerOAuth2": ["datasets:read"]}]}
+#: For operations that need a partner application.
+PARTNER_REQUIRED = {"security": [{"partnerKey": []}, {"partnerOAuth2": []}]}
+
+
 class AlzetteAPI(NinjaAPI):
     """NinjaAPI whose OpenAPI description documents every error as problem+json."""
 
@@ -30,6 +56,7 @@ class AlzetteAPI(NinjaAPI):
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
             Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         )
+        schema["components"].setdefault("securitySchemes", {}).update(_security_schemes())
         defs = schema["components"]["schemas"]["Problem"].pop("$defs", {})
         schema["components"]["schemas"].update(defs)
         for item in schema.get("paths", {}).values():

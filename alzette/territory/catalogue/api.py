@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, StreamingHttpResponse
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
+from alzette.api.openapi import PARTNER_OPTIONAL
 from alzette.api.schemas import problem_responses
 from alzette.territory.catalogue import downloads, services
 from alzette.territory.catalogue.models import Dataset
@@ -87,7 +88,8 @@ def _visible(request: HttpRequest, identifier: str) -> Dataset:
 
 
 @router.get("/datasets", response={200: list[DatasetOut]},
-            summary="Open datasets, and those shared with the calling application")  # fmt: skip
+            summary="Open datasets, and those shared with the calling application",
+            openapi_extra=PARTNER_OPTIONAL)  # fmt: skip
 def list_datasets(request: HttpRequest) -> list[dict[str, Any]]:
     datasets = list(services.visible().select_related("organisation"))
     shared = access.readable_datasets(getattr(request, "partner", None))
@@ -96,7 +98,8 @@ def list_datasets(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.get("/datasets/{identifier}",
             response={200: DatasetDetailOut, **problem_responses(401, 403, 404, 429)},
-            summary="One open dataset, with its columns")  # fmt: skip
+            summary="One open dataset, with its columns",
+            openapi_extra=PARTNER_OPTIONAL)  # fmt: skip
 def get_dataset(request: HttpRequest, identifier: str) -> dict[str, Any]:
     dataset = _visible(request, identifier)
     columns = [{"name": f.name, "type": f.type, "description": f.description}
@@ -106,7 +109,8 @@ def get_dataset(request: HttpRequest, identifier: str) -> dict[str, Any]:
 
 @router.get("/datasets/{identifier}/data.{extension}",
             response={**problem_responses(401, 403, 404, 429)},
-            summary="A dataset's rows, streamed (csv, json or geojson)")  # fmt: skip
+            summary="A dataset's rows, streamed (csv, json or geojson)",
+            openapi_extra=PARTNER_OPTIONAL)  # fmt: skip
 def download(request: HttpRequest, identifier: str, extension: str) -> StreamingHttpResponse:
     dataset = _visible(request, identifier)
     formats = {d.format: d for d in services.distributions(dataset)}

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
+from alzette.api.openapi import PARTNER_REQUIRED
 from alzette.api.schemas import problem_responses
 from alzette.territory.partners import access
 
@@ -47,6 +48,7 @@ class MeOut(Schema):
     "/me",
     response={200: MeOut, **problem_responses(401, 429)},
     summary="The calling application: its scopes, quotas, usage and grants in force",
+    openapi_extra=PARTNER_REQUIRED,
 )
 def me(request: HttpRequest) -> dict[str, Any]:
     caller = getattr(request, "partner", None)
