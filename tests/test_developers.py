@@ -287,3 +287,17 @@ def test_the_demo_links_the_partner_and_shares_a_dataset(territory, monkeypatch)
     grant = Grant.objects.using(DB).get()
     assert (grant.dataset.identifier, grant.community.slug) == (demo.SHARED, demo.COMMUNITY)
     assert grant.dataset.access == Dataset.Access.COMMUNITY
+
+
+def test_an_agent_acting_for_several_bodies_says_which_shares_a_scope(
+    agent_epci, developer, shared
+):
+    Organisation.objects.using(DB).create(slug="sandbox", name="Bac à sable", kind="public")
+    client = _client(agent_epci)
+    today = timezone.localdate()
+    data = {"subject": "scope:context:read", "grantee": "organisation:lorraine-data",
+            "purpose": "Tableau de bord", "starts": today.isoformat(),
+            "ends": (today + timedelta(days=3)).isoformat()}  # fmt: skip
+    assert client.post("/developers/sharing/", data).status_code == 400
+    assert client.post("/developers/sharing/", {**data, "on_behalf": "ccphva"}).status_code == 302
+    assert Grant.objects.using(DB).get().granted_by.slug == "ccphva"

@@ -55,6 +55,11 @@ class AppForm(forms.Form):
 
 
 class GrantForm(forms.Form):
+    on_behalf = forms.ChoiceField(
+        label=_("On behalf of"),
+        required=False,
+        help_text=_("For an API scope; a dataset is always shared by its publisher."),
+    )
     subject = forms.ChoiceField(label=_("What to share"))
     grantee = forms.ChoiceField(label=_("With whom"))
     purpose = forms.CharField(
@@ -71,6 +76,7 @@ class GrantForm(forms.Form):
     def __init__(
         self,
         *args: Any,
+        owners: list[Organisation],
         datasets: list[Dataset],
         organisations: list[Organisation],
         communities: list[Community],
@@ -78,6 +84,10 @@ class GrantForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         today = timezone.localdate()
+        self.fields["on_behalf"].choices = [(o.slug, o.name) for o in owners]
+        if len(owners) == 1:
+            self.fields["on_behalf"].widget = forms.HiddenInput()
+            self.fields["on_behalf"].initial = owners[0].slug
         self.fields["starts"].initial = today
         self.fields["ends"].initial = today + timedelta(days=90)
         self.fields["subject"].choices = [
@@ -97,6 +107,11 @@ class GrantForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        single = len(self.fields["on_behalf"].choices) == 1
+        if not data.get("on_behalf") and single:
+            data["on_behalf"] = self.fields["on_behalf"].choices[0][0]
+        if not data.get("on_behalf") and str(data.get("subject", "")).startswith("scope:"):
+            self.add_error("on_behalf", _("Say on behalf of which organisation you share."))
         if data.get("starts") and data.get("ends") and data["ends"] < data["starts"]:
             self.add_error("ends", _("The end must come after the start."))
         return data

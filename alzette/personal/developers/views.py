@@ -232,6 +232,7 @@ def _grant_form(request: HttpRequest, owners: list[Organisation]) -> forms.Grant
     organisations = Organisation.objects.using(DB).exclude(pk__in=[o.pk for o in owners])
     return forms.GrantForm(
         request.POST or None,
+        owners=owners,
         datasets=list(datasets),
         organisations=list(organisations.order_by("name")),
         communities=list(Community.objects.using(DB).order_by("name")),
@@ -283,7 +284,9 @@ def _share(actor: authz.Actor, owners: list[Organisation], data: dict[str, Any])
     who, _sep, slug = data["grantee"].partition(":")
     organisation = Organisation.objects.using(DB).get(slug=slug) if who == "organisation" else None
     community = Community.objects.using(DB).get(slug=slug) if who == "community" else None
-    granted_by = dataset.organisation if dataset else owners[0]
+    granted_by = (
+        dataset.organisation if dataset else next(o for o in owners if o.slug == data["on_behalf"])
+    )
     tz = timezone.get_current_timezone()
     return services.share(
         granted_by,
