@@ -23,7 +23,13 @@ from django.utils import timezone
 from alzette.territory.catalogue.models import Dataset
 from alzette.territory.partners import scopes as vocab
 from alzette.territory.partners.models import AccessLog, App, Credential, Grant, Usage
-from alzette.territory.partners.services import DB, KEY_PREFIX, TOKEN_PREFIX, hash_secret
+from alzette.territory.partners.services import (
+    DB,
+    KEY_PREFIX,
+    TOKEN_PREFIX,
+    active_grants,
+    hash_secret,
+)
 
 log = logging.getLogger("alzette.partners")
 
@@ -61,19 +67,22 @@ class Caller:
         return self.app.organisation
 
     def grants(self) -> list[Grant]:
-        """Grants in force now, read once per request."""
+        """Every grant in force now (for listings), read once per request."""
         if self._grants is None:
-            from alzette.territory.partners.services import active_grants
-
             found = active_grants(self.app.organisation).select_related("dataset", "granted_by")
             self._grants = list(found)
         return self._grants
 
     def dataset_grant(self, dataset: Dataset) -> Grant | None:
-        return next((g for g in self.grants() if g.dataset_id == dataset.pk), None)
+        # One indexed look-up, not the whole list: most calls check one dataset.
+        return active_grants(self.app.organisation).filter(dataset=dataset).first()
 
     def scope_grant(self, scope: str) -> Grant | None:
-        return next((g for g in self.grants() if g.scope == scope), None)
+        return active_grants(self.app.organisation).filter(scope=scope).first()
+
+    def granted_datasets(self) -> set[object]:
+        found = active_grants(self.app.organisation).filter(dataset__isnull=False)
+        return set(found.values_list("dataset_id", flat=True))
 
 
 def authenticate(token: str) -> Caller:
@@ -153,7 +162,7 @@ def readable_datasets(caller: Caller | None) -> list[Dataset]:
     shared = Dataset.objects.using(DB).exclude(access=Dataset.Access.OPEN).filter(published=True)
     if caller.app.sandbox:
         return list(shared.filter(organisation__slug=SANDBOX_ORGANISATION))
-    granted = {g.dataset_id for g in caller.grants() if g.dataset_id}
+    granted = caller.granted_datasets()
     found = shared.filter(organisation=caller.app.organisation) | shared.filter(pk__in=granted)
     return list(found.distinct())
 
@@ -233,12 +242,10 @@ def consume(app: App, now: float | None = None) -> None:
     now = time.time() if now is None else now
     window = int(now // 60)
     key = f"partners:rate:{app.pk}:{window}"
-    cache.add(key, 0, timeout=120)
     try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
+        count = cache.incr(key)  # one round trip once the window exists
+    except ValueError:  # the window's first request (or the key was evicted)
+        count = 1 if cache.add(key, 1, timeout=120) else cache.incr(key)
     if count > app.per_minute:
         _count_usage(app, refused=True)
         raise AccessDenied(
