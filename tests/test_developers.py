@@ -274,8 +274,8 @@ def test_agents_run_communities(agent_epci, developer, citizen):
 
 def test_the_demo_links_the_partner_and_shares_a_dataset(territory, monkeypatch):
     from alzette.personal.accounts.services import DEMO_PARTNER
-    from alzette.personal.developers import demo
-    from alzette.territory.partners import sandbox
+    from alzette.personal.developers.demo import link_demo_partner
+    from alzette.territory.partners import demo, sandbox
 
     Organisation.objects.using(DB).create(slug="ccphva", name="CCPHVA")
     PartnerOrganisation.objects.create(name=DEMO_PARTNER)
@@ -283,6 +283,7 @@ def test_the_demo_links_the_partner_and_shares_a_dataset(territory, monkeypatch)
     monkeypatch.setattr(sandbox, "seed", lambda: real_seed(hours=1))
     assert demo.ensure_demo_partners() == 4 * sandbox.PER_THEME
     assert demo.ensure_demo_partners() == 0
+    assert link_demo_partner() == 1
     assert PartnerOrganisation.objects.get(name=DEMO_PARTNER).organisation_slug == demo.SLUG
     grant = Grant.objects.using(DB).get()
     assert (grant.dataset.identifier, grant.community.slug) == (demo.SHARED, demo.COMMUNITY)

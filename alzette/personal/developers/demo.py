@@ -1,70 +1,14 @@
-"""Demo partners: the demo partner's organisation on both sides, the sandbox, a
-community and a dataset shared with it (run by ``alzette demo``; idempotent)."""
+"""Demo partners, person side: the demo partner account manages the demo partner's
+organisation (``alzette.territory.partners.demo`` creates it)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.utils import timezone
-
 from alzette.personal.accounts.models import PartnerOrganisation
 from alzette.personal.accounts.services import DEMO_PARTNER
-from alzette.territory.catalogue import services as catalogue
-from alzette.territory.catalogue.models import Dataset, Organisation
-from alzette.territory.ngsild.demo import WASTE_CONTEXT
-from alzette.territory.partners import sandbox, services
-from alzette.territory.partners.models import Community, Grant
 
-DB = "territory"
-SLUG = "alzette-labs"
-COMMUNITY = "mobilite-transfrontaliere"
-SHARED = "conteneurs-releves-detailles"
+SLUG = "alzette-labs"  # alzette.territory.partners.demo.SLUG
 
 
-def ensure_demo_partners() -> int:
-    """Link the demo partner to its organisation, fill the sandbox, share one dataset;
-    the sandbox entities created."""
-    labs, _ = Organisation.objects.using(DB).get_or_create(
-        slug=SLUG, defaults={"name": DEMO_PARTNER, "kind": Organisation.Kind.STARTUP}
-    )
-    PartnerOrganisation.objects.filter(name=DEMO_PARTNER).update(organisation_slug=SLUG)
-    created = sandbox.seed()
-    community = Community.objects.using(DB).filter(slug=COMMUNITY).first()
-    if community is None:
-        community = services.create_community(
-            COMMUNITY, "Mobilité transfrontalière", members=[labs], actor="system:demo"
-        )
-    ccphva = Organisation.objects.using(DB).get(slug="ccphva")
-    dataset = Dataset.objects.using(DB).filter(identifier=SHARED).first() or catalogue.publish(
-        ccphva,
-        SHARED,
-        title={
-            "fr": "Conteneurs : historique des remplissages",
-            "en": "Containers: filling history",
-        },
-        description={
-            "fr": "Chaque relevé de remplissage des conteneurs connectés, partagé "
-            "avec les partenaires de la collecte."
-        },
-        themes=["ENVI"],
-        licence="etalab-2.0",
-        source="ngsild-history",
-        source_options={
-            "type": "WasteContainer",
-            "attribute": "fillingLevel",
-            "context": WASTE_CONTEXT,
-        },
-        access=Dataset.Access.COMMUNITY,
-        frequency="HOURLY",
-        actor="system:demo",
-    )
-    if not Grant.objects.using(DB).filter(dataset=dataset, community=community).exists():
-        services.share(
-            ccphva,
-            dataset=dataset,
-            community=community,
-            actor="system:demo",
-            purpose="Optimisation des tournées de collecte",
-            ends_at=timezone.now() + timedelta(days=365),
-        )
-    return created
+def link_demo_partner() -> int:
+    """Link the demo partner organisation to its territory side; rows changed."""
+    return PartnerOrganisation.objects.filter(name=DEMO_PARTNER).update(organisation_slug=SLUG)

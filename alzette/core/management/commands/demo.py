@@ -117,9 +117,11 @@ class Command(BaseCommand):
         )
 
     def _partners(self) -> None:
-        from alzette.personal.developers.demo import ensure_demo_partners
+        from alzette.personal.developers.demo import link_demo_partner
+        from alzette.territory.partners.demo import ensure_demo_partners
 
         created = ensure_demo_partners()
+        link_demo_partner()
         self.stdout.write(
             f"  Sandbox tenant ready ({created} entities created); developer portal at "
             "/developers/ (docs/partners.md)"
