@@ -80,6 +80,12 @@ def _default_language():
 
 
 @pytest.fixture(autouse=True)
+def _catalogue_dir(settings, tmp_path):
+    # Catalogue snapshots and uploaded files of the test's own, never the data dir's.
+    settings.ALZETTE_CATALOGUE_DIR = tmp_path / "catalogue"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Real hashers are slow on purpose; tests check behaviour, not hashing cost.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -226,8 +226,8 @@ def test_entities_named_by_their_smart_data_model(ccphva, territory):
     from alzette.territory.ngsild.demo import ensure_demo_context
 
     ensure_demo_context()
-    assert ensure_demo_datasets() == 4
-    assert ensure_demo_datasets() == 4  # idempotent
+    assert ensure_demo_datasets() == 5
+    assert ensure_demo_datasets() == 5  # idempotent
     bins = Dataset.objects.using("territory").get(identifier="conteneurs-dechets")
     assert bins.row_count == 48 and bins.refresh_error == ""
     first = next(iter(services.records(bins)))

@@ -318,6 +318,7 @@ def test_a_chart_sums_a_number_over_time_and_the_communes_get_a_map(catalogue):
                 procedure="etat-civil", commune_code=commune, month=month, filed=filed,
                 decided=filed, accepted=filed, mean_delay_days=2.5,
             )  # fmt: skip
+    services.refresh(catalogue["statistics"])  # pages show the last refresh's snapshot
     html = _get("/data/demarches/", **EN)[1]
     assert "Sum of filed per month" in html and "<title>2026-10: 14</title>" in html
     assert 'id="catalogue-map"' not in html  # not spatial

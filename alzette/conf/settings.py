@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "alzette.ledger",
     # The API assembly (no models).
     "alzette.api",
+    # Reversibility: alzette export / import of an organisation (no models).
+    "alzette.portability",
 ]
 # FranceConnect and ProConnect simulators: never installed in production.
 ALZETTE_DEV_IDP = not PRODUCTION
@@ -486,6 +488,8 @@ ALZETTE_CATALOGUE_SOURCES = env_list(
         "alzette.territory.catalogue.sources.Communes",
         "alzette.territory.catalogue.sources.TerritoryEvents",
         "alzette.territory.catalogue.sources.ProcedureStatistics",
+        "alzette.territory.catalogue.sources.UploadedFile",
+        "alzette.territory.catalogue.sources.NgsiLdAggregate",
     ],
 )
 # How the DCAT-AP catalogue presents itself (docs/opendata-dcat.md).
@@ -493,6 +497,14 @@ ALZETTE_CATALOGUE_PUBLISHER = env_str(
     "ALZETTE_CATALOGUE_PUBLISHER", "Communauté de communes Pays Haut Val d'Alzette"
 )
 ALZETTE_CATALOGUE_LICENCE = env_str("ALZETTE_CATALOGUE_LICENCE", "etalab-2.0")
+# Snapshots of the datasets' rows and uploaded files (docs/operations.md: back it up).
+ALZETTE_CATALOGUE_DIR = Path(env_str("ALZETTE_CATALOGUE_DIR", str(DATA_DIR / "catalogue")))
+# Snapshots kept per dataset (at least 2: a download may be reading the one before).
+ALZETTE_CATALOGUE_SNAPSHOTS_KEPT = max(2, env_int("ALZETTE_CATALOGUE_SNAPSHOTS_KEPT", 3))
+ALZETTE_CATALOGUE_UPLOAD_MAX_BYTES = env_int("ALZETTE_CATALOGUE_UPLOAD_MAX_BYTES", 50 * 2**20)
+# Who is told when a dataset's refresh starts failing and when it recovers; the
+# addresses of ADMINS when empty.
+ALZETTE_CATALOGUE_ALERT_EMAILS = env_list("ALZETTE_CATALOGUE_ALERT_EMAILS")
 # The public address of the platform, for absolute URIs in the DCAT catalogue.
 ALZETTE_PUBLIC_URL = env_str("ALZETTE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -45,6 +45,7 @@ KINDS = frozenset(
         "access_policy.changed",
         "dataset.changed",
         "dataset.deleted",
+        "dataset.file_uploaded",
         "document.published",
         "document.changed",
         "document.deleted",
@@ -56,6 +57,8 @@ KINDS = frozenset(
         "subscription.deleted",
         "personal_data.exported",
         "personal_data.erased",
+        "organisation.exported",
+        "organisation.imported",
     }
 )
 

@@ -1,8 +1,9 @@
 """Streaming downloads of a dataset's rows: CSV, JSON and GeoJSON in constant memory.
 
-Each writer is a generator of byte chunks: the source yields one record at a
-time and a chunk leaves once it holds about 64 KB, so memory does not grow with
-the dataset (bench/opendata.py measures it).
+Each writer is a generator of byte chunks: the dataset's current snapshot (or,
+before its first refresh, the live source) yields one record at a time and a
+chunk leaves once it holds about 64 KB, so memory does not grow with the dataset
+(bench/opendata.py measures it). See ``services`` for why snapshots are served.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _chunked(parts: Iterable[str]) -> Iterator[bytes]:
 
 def _csv(dataset: Dataset) -> Iterator[str]:
     names = [field.name for field in services.fields(dataset)]
-    spatial = sources.get(dataset.source).spatial
+    spatial = services.is_spatial(dataset)
     buffer = io.StringIO()
     out = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
     out.writerow([*names, "geometry"] if spatial else names)
@@ -52,7 +53,7 @@ def _csv(dataset: Dataset) -> Iterator[str]:
 
 
 def _rows(dataset: Dataset, names: list[str], spatial: bool) -> Iterator[list[str]]:
-    fast = sources.get(dataset.source).cells(dataset, names)
+    fast = services.cells(dataset, names)
     if fast is not None:
         yield from fast
         return

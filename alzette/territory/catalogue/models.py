@@ -78,6 +78,9 @@ class Dataset(BaseModel):
     refresh_error = models.TextField(_("last refresh error"), blank=True)
     row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)
     extent = models.JSONField(_("extent (CRS84 box)"), null=True, blank=True)
+    # Set by the first failed refresh after a success, cleared by the next success: the
+    # operators are alerted on those two transitions only (``alerts``), not on each retry.
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("dataset")
@@ -156,3 +159,59 @@ class LedgerRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.leaf_index}"
+
+
+class Snapshot(models.Model):
+    """The rows of a successful refresh, kept as a file so that downloads serve the last
+    good version whatever happens to the source (``snapshots``, docs/open-data.md)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="snapshots")
+    taken_at = models.DateTimeField(_("taken at"), db_index=True)
+    # Relative to ALZETTE_CATALOGUE_DIR, so that the directory can move.
+    path = models.CharField(max_length=300, unique=True)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    row_count = models.PositiveIntegerField()
+    extent = models.JSONField(null=True, blank=True)
+    columns = models.JSONField(default=list)  # [{"name", "type", "description"}]
+    # What the rows were read from: a snapshot of other options is not the dataset's.
+    source = models.CharField(max_length=40)
+    source_options = models.JSONField(default=dict)
+    source_version = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ("-taken_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id} {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class DatasetFile(models.Model):
+    """A file uploaded as a dataset's rows (source ``uploaded-file``), checked against a
+    national Table Schema when one is named. The newest is the dataset's; older ones
+    stay, since the ledger committed to each one's digest."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="files")
+    uploaded_at = models.DateTimeField(_("uploaded at"), db_index=True)
+    filename = models.CharField(_("file name"), max_length=255)
+    path = models.CharField(max_length=300, unique=True)  # relative to ALZETTE_CATALOGUE_DIR
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+    media_type = models.CharField(_("media type"), max_length=100)
+    encoding = models.CharField(max_length=20, default="utf-8")
+    schema_name = models.CharField(_("schema"), max_length=100, blank=True)
+    # The Table Schema and CSV dialect the rows were validated with: the named schema,
+    # or the types inferred when none was named. Reading uses the same.
+    table_schema = models.JSONField(default=dict)
+    dialect = models.JSONField(default=dict)
+    row_count = models.PositiveIntegerField(_("rows"))
+    report = models.JSONField(_("validation report"), default=dict)
+    actor = models.CharField(max_length=64)  # a pseudonym or a system component
+
+    class Meta:
+        ordering = ("-uploaded_at", "-id")
+        verbose_name = _("uploaded file")
+        verbose_name_plural = _("uploaded files")
+
+    def __str__(self) -> str:
+        return self.filename

@@ -54,6 +54,9 @@ class Source:
     spatial: ClassVar[bool] = False
     #: The field a datetime filter applies to (OGC API Features), if any.
     temporal_field: ClassVar[str | None] = None
+    #: Whether the columns are only known by reading every row (``fields_from``): a
+    #: refresh then names them from the rows it reads, rather than ``fields``.
+    infers_fields: ClassVar[bool] = False
     options: dict[str, Any] = field(default_factory=dict)
 
     def check(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -75,6 +78,19 @@ class Source:
         """Rows as CSV cells in the order of ``names``, for sources with millions of
         rows that can skip ``Record``; None to build them from ``records``."""
         return None
+
+    def fields_from(self, names: dict[str, str]) -> list[Field]:
+        """The columns of a source that ``infers_fields``, from what ``observe`` saw."""
+        return [Field(name, kind) for name, kind in names.items()]
+
+    def is_spatial(self, dataset: Dataset) -> bool:
+        """Whether this dataset's rows carry a geometry; ``spatial`` says whether they may."""
+        return self.spatial
+
+    def version(self, dataset: Dataset) -> str:
+        """What, beside the options, says which data the rows come from (an uploaded
+        file's digest): a snapshot of another version is not served."""
+        return ""
 
 
 @cache
@@ -111,6 +127,7 @@ class NgsiLdEntities(Source):
     key: ClassVar[str] = "ngsild-entities"
     label: ClassVar[str] = "NGSI-LD entities of a type"
     spatial: ClassVar[bool] = True
+    infers_fields: ClassVar[bool] = True
 
     def check(self, options: dict[str, Any]) -> dict[str, Any]:
         kind, context = options.get("type"), options.get("context")
@@ -133,8 +150,11 @@ class NgsiLdEntities(Source):
     def fields(self, dataset: Dataset) -> list[Field]:
         names: dict[str, str] = {}
         for record in self.records(dataset):
-            for name, value in record.values.items():
-                names.setdefault(name, _type_of(value))
+            observe(names, record)
+        return self.fields_from(names)
+
+    def fields_from(self, names: dict[str, str]) -> list[Field]:
+        """The columns, from the names and types ``observe`` saw in the rows."""
         return [Field("id", "string", "NGSI-LD entity id"),
                 *(Field(n, t) for n, t in names.items() if n != "id")]  # fmt: skip
 
@@ -195,6 +215,13 @@ def _instance_value(instance: dict[str, Any]) -> Any:
         languages = instance["languageMap"]
         return languages.get("fr") or next(iter(languages.values()), None)
     return instance.get("value")
+
+
+def observe(names: dict[str, str], record: Record) -> None:
+    """Note the columns of ``record`` (name -> type of its first value) in ``names``."""
+    for name, value in record.values.items():
+        if name not in names:
+            names[name] = _type_of(value)
 
 
 def _type_of(value: Any) -> str:
@@ -323,6 +350,92 @@ def _moment(value: Any) -> Any:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC
 
 
+class NgsiLdAggregate(Source):
+    """An attribute of every entity of an NGSI-LD type aggregated per hour, day or
+    month: a row per entity and period with the count, minimum, maximum, mean and sum
+    of its numeric values, every ``datasetId`` together as in the temporal API's
+    aggregations. Read from the broker's hourly and daily rollups (a year of one
+    entity is 365 daily rows), so attributes fed by a oneM2M container are not
+    included. Options: ``type``, ``attribute``, ``period`` (hour, day or month;
+    day by default), ``context``."""
+
+    key: ClassVar[str] = "ngsild-aggregate"
+    label: ClassVar[str] = "Attribute of NGSI-LD entities per hour, day or month"
+    PERIODS: ClassVar[tuple[str, ...]] = ("hour", "day", "month")
+
+    def check(self, options: dict[str, Any]) -> dict[str, Any]:
+        period = options.get("period", "day")
+        if period not in self.PERIODS:
+            raise SourceError(f"The source ngsild-aggregate takes a period among "
+                              f"{', '.join(self.PERIODS)}.")  # fmt: skip
+        rest = {k: v for k, v in options.items() if k != "period"}
+        return {**NgsiLdHistory().check(rest), "period": period}
+
+    def fields(self, dataset: Dataset) -> list[Field]:
+        return [Field("id", "string", "NGSI-LD entity id"),
+                Field("period_start", "datetime", "Start of the period (UTC)"),
+                Field("period_end", "datetime", "End of the period, excluded (UTC)"),
+                Field("count", "integer", "Values in the period"),
+                Field("min", "number"), Field("max", "number"), Field("avg", "number"),
+                Field("sum", "number")]  # fmt: skip
+
+    def records(self, dataset: Dataset) -> Iterator[Record]:
+        period = dataset.source_options.get("period", "day")
+        history = NgsiLdHistory()
+        iri = history._iri(dataset)
+        for entity_id in history._entities(dataset):
+            for start, acc in _periods(self._rollups(entity_id, iri, period), period):
+                values = {"id": entity_id, "period_start": _stamp(start),
+                          "period_end": _stamp(_period_end(start, period)), "count": acc[0],
+                          "min": acc[2], "max": acc[3], "avg": acc[1] / acc[0] if acc[0] else None,
+                          "sum": acc[1]}  # fmt: skip
+                yield Record(f"{entity_id}/{values['period_start']}", values)
+
+    def _rollups(self, entity_id: str, iri: str, period: str) -> Iterator[tuple]:
+        from alzette.territory.ngsild.models import (
+            DEFAULT_TENANT,
+            AttributeDailyRollup,
+            AttributeRollup,
+        )
+
+        model, column = (AttributeRollup, "hour") if period == "hour" else \
+            (AttributeDailyRollup, "day")  # fmt: skip
+        rows = model.objects.using(DB).filter(tenant=DEFAULT_TENANT, entity_id=entity_id,
+                                              attribute=iri).order_by(column)  # fmt: skip
+        return rows.values_list(column, "count", "total", "minimum", "maximum").iterator(_CHUNK)
+
+
+def _periods(rows: Iterator[tuple], period: str) -> Iterator[tuple[Any, list]]:
+    """Fold rollup rows in time order into periods: (start, [count, sum, min, max]).
+    Rows of several ``datasetId`` share a time, and a month is many days."""
+    current, acc = None, None
+    for moment, count, total, low, high in rows:
+        start = _moment(moment)
+        if period == "month":
+            start = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        if start != current:
+            if acc is not None:
+                yield current, acc
+            current, acc = start, [0, 0.0, low, high]
+        acc[0] += count
+        acc[1] += total
+        acc[2] = low if acc[2] is None or (low is not None and low < acc[2]) else acc[2]
+        acc[3] = high if acc[3] is None or (high is not None and high > acc[3]) else acc[3]
+    if acc is not None:
+        yield current, acc
+
+
+def _period_end(start: Any, period: str) -> Any:
+    from datetime import timedelta
+
+    if period == "hour":
+        return start + timedelta(hours=1)
+    if period == "day":
+        return start + timedelta(days=1)
+    year, month = divmod(start.month, 12)  # month is 1-12: the next one, maybe next year
+    return start.replace(year=start.year + year, month=month + 1)
+
+
 # --- Communes ----------------------------------------------------------------------------------
 
 
@@ -404,6 +517,81 @@ class ProcedureStatistics(Source):
                       "month": row.month, "filed": row.filed, "decided": row.decided,
                       "accepted": row.accepted, "mean_delay_days": row.mean_delay_days}  # fmt: skip
             yield Record(f"{row.procedure}/{row.commune_code}/{row.month}", values)
+
+
+# --- Uploaded files --------------------------------------------------------------------------
+
+
+class UploadedFile(Source):
+    """The rows of the file last uploaded for the dataset (``services.upload``), checked
+    against a French national Table Schema when the option ``schema`` names one. A
+    row's point comes from the schema's geopoint or longitude and latitude columns;
+    files without coordinates have rows without geometry."""
+
+    key: ClassVar[str] = "uploaded-file"
+    label: ClassVar[str] = "An uploaded CSV file"
+    spatial: ClassVar[bool] = True
+
+    def check(self, options: dict[str, Any]) -> dict[str, Any]:
+        from alzette.territory.catalogue import uploads
+
+        name = options.get("schema", "")
+        if not isinstance(name, str) or set(options) - {"schema"}:
+            raise SourceError('The source uploaded-file takes {"schema": "<national schema>"}.')
+        if name and name not in uploads.schema_names():
+            raise SourceError(f"Unknown schema {name!r}; one of: "
+                              f"{', '.join(uploads.schema_names())}.")  # fmt: skip
+        return {"schema": name} if name else {}
+
+    def current(self, dataset: Dataset) -> Any:
+        """The dataset's file (``DatasetFile``), None before the first upload."""
+        from alzette.territory.catalogue.models import DatasetFile
+
+        return DatasetFile.objects.using(DB).filter(dataset_id=dataset.pk).first()
+
+    def table_schema(self, dataset: Dataset) -> dict[str, Any]:
+        """The Table Schema of the dataset's file, or of the file to come."""
+        from alzette.territory.catalogue import uploads
+
+        found = self.current(dataset)
+        if found is not None:
+            return found.table_schema
+        if dataset.source_options.get("schema"):
+            return uploads.schema(dataset.source_options["schema"])
+        return {}
+
+    def fields(self, dataset: Dataset) -> list[Field]:
+        from alzette.territory.catalogue import uploads
+
+        columns = uploads.columns(self.table_schema(dataset))
+        return [Field(name, kind, text) for name, kind, text in columns]
+
+    def is_spatial(self, dataset: Dataset) -> bool:
+        from alzette.territory.catalogue import uploads
+
+        return bool(uploads.geometry_columns(self.table_schema(dataset)))
+
+    def records(self, dataset: Dataset) -> Iterator[Record]:
+        from alzette.territory.catalogue import uploads
+
+        found = self.current(dataset)
+        if found is None:
+            return
+        keys = found.table_schema.get("primaryKey") or []
+        keys = [keys] if isinstance(keys, str) else keys
+        for number, values, point in uploads.rows(found.path, found.encoding,
+                                                  found.table_schema, found.dialect):  # fmt: skip
+            # The schema's key when it has one, else the row's number (the header is row 1).
+            key = "/".join(str(values.get(k)) for k in keys) if keys else str(number - 1)
+            yield Record(key, values, point)
+
+    def count(self, dataset: Dataset) -> int:
+        found = self.current(dataset)
+        return found.row_count if found is not None else 0
+
+    def version(self, dataset: Dataset) -> str:
+        found = self.current(dataset)
+        return f"{found.pk}:{found.sha256}" if found is not None else ""
 
 
 def cell(value: Any) -> str:
