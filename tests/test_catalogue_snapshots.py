@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils.dateparse import parse_datetime
 
 from alzette.territory.catalogue import downloads, services, snapshots, sources
 from alzette.territory.catalogue.models import Dataset, Snapshot
@@ -242,3 +243,17 @@ def test_a_lost_snapshot_file_is_read_live_then_rebuilt(ccphva, settings):
     assert [r["procedure"] for r in csv_rows(dataset)] == ["etat-civil"]
     assert services.refresh_due() == 1
     assert services.freshness(dataset).served_from == "snapshot"
+
+
+def test_the_api_and_the_page_say_which_version_they_serve(ccphva):
+    statistic("etat-civil", 3)
+    dataset = publish(ccphva)
+    url = f"/api/v1/territory/datasets/{dataset.identifier}"
+    assert Client().get(url).json()["served_from"] == "live"
+    services.refresh(dataset)
+    body = Client().get(url).json()
+    taken = Snapshot.objects.using("territory").get().taken_at
+    assert body["served_from"] == "snapshot"
+    assert parse_datetime(body["snapshot_taken_at"]) == taken.replace(
+        microsecond=taken.microsecond // 1000 * 1000
+    )

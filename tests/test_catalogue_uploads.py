@@ -234,6 +234,10 @@ def test_without_a_schema_the_types_are_inferred(ccphva):
     assert not services.is_spatial(dataset)
     header = b"".join(downloads.stream(dataset, "csv")).decode("utf-8-sig").splitlines()[0]
     assert header == "commune,année,montant"  # no geometry column without coordinates
+    assert [d.format for d in services.distributions(dataset)] == ["csv", "json"]
+    collections = Client().get("/ogc/collections", HTTP_ACCEPT="application/json").json()
+    assert "budget" not in [c["id"] for c in collections["collections"]]
+    assert Client().get("/data/budget/").context["map"] is None
 
 
 def test_a_geopoint_column_gives_the_point(ccphva):

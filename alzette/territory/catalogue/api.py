@@ -46,6 +46,8 @@ class DatasetOut(Schema):
     frequency: str
     refreshed_at: datetime | None
     refresh_failed: bool  # the error itself is for operators (alzette catalogue list)
+    served_from: str  # "snapshot" (the last good refresh) or "live" (not refreshed yet)
+    snapshot_taken_at: datetime | None
     row_count: int | None
     extent: list[float] | None
     distributions: list[DistributionOut]
@@ -56,7 +58,9 @@ class DatasetDetailOut(DatasetOut):
 
 
 def _out(dataset: Dataset) -> dict[str, Any]:
+    freshness = services.freshness(dataset)
     return {
+        "served_from": freshness.served_from, "snapshot_taken_at": freshness.taken_at,
         "identifier": dataset.identifier, "title": dataset.title,
         "description": dataset.description, "publisher": dataset.organisation.name,
         "themes": dataset.themes, "keywords": dataset.keywords, "licence": dataset.licence,

@@ -93,7 +93,7 @@ def collections() -> list[Dataset]:
 
 def _spatial(dataset: Dataset) -> bool:
     try:
-        return sources.get(dataset.source).spatial
+        return services.is_spatial(dataset)
     except sources.SourceError:  # a source dropped from the setting: not served
         return False
 

@@ -49,8 +49,8 @@ def visible(datasets: QuerySet[Dataset] | None = None) -> QuerySet[Dataset]:
 
 
 def distributions(dataset: Dataset) -> list[Distribution]:
-    source = sources.get(dataset.source)
-    formats = [f for f in FORMATS if f != "geojson" or source.spatial]
+    spatial = is_spatial(dataset)
+    formats = [f for f in FORMATS if f != "geojson" or spatial]
     return [
         Distribution(dataset.distribution_id(f), f, FORMATS[f][0],
                      f"/api/v1/territory/datasets/{dataset.identifier}/data.{FORMATS[f][1]}")

@@ -167,10 +167,11 @@ def _downloads(dataset: Dataset) -> list[dict[str, str]]:
 
 
 def _map(dataset: Dataset) -> dict[str, Any] | None:
-    source = sources.registry().get(dataset.source)
-    if source is None or not source.spatial:
+    if dataset.source not in sources.registry() or not services.is_spatial(dataset):
         return None
-    geojson = next(d for d in _downloads(dataset) if d["key"] == "geojson")
+    geojson = next((d for d in _downloads(dataset) if d["key"] == "geojson"), None)
+    if geojson is None:
+        return None
     too_large = (dataset.row_count or 0) > MAP_MAX_ROWS
     return {"url": geojson["path"], "limit": MAP_FEATURES, "too_large": too_large,
             "extent": dataset.extent}  # fmt: skip
