@@ -71,10 +71,13 @@ def publish() -> None:
     from alzette.territory.catalogue.models import Organisation
 
     org = Organisation.objects.using("territory").create(slug="bench", name="Bench")
-    services.publish(
+    dataset = services.publish(
         org, "containers", title={"fr": "Conteneurs"}, licence="odbl-1.0",
         source="ngsild-entities", source_options={"type": "WasteContainer"},
     )  # fmt: skip
+    # Pages are served from the snapshot of the last refresh, as the worker keeps it.
+    if not services.refresh(dataset):
+        raise RuntimeError(f"refresh failed: {dataset.refresh_error}")
 
 
 def timed(client: object, params: dict[str, str], runs: int) -> dict:
