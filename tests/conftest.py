@@ -138,6 +138,19 @@ def partner():
 
 
 @pytest.fixture
+def developer(partner):
+    """The partner, managing its organisation on the territory side (docs/partners.md)."""
+    from alzette.territory.catalogue.models import Organisation
+
+    Organisation.objects.using("territory").create(
+        slug="lorraine-data", name="Lorraine Data", kind=Organisation.Kind.COMPANY
+    )
+    partner.partner_organisation.organisation_slug = "lorraine-data"
+    partner.partner_organisation.save()
+    return partner
+
+
+@pytest.fixture
 def administrator():
     return UserFactory(
         email="admin@ccphva.example.org", role=Role.ADMINISTRATOR, is_staff=True, is_superuser=True

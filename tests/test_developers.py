@@ -41,17 +41,6 @@ def shared(ccphva):
     )
 
 
-@pytest.fixture
-def developer(partner):
-    """The conftest partner, with its organisation on the territory side."""
-    Organisation.objects.using(DB).create(
-        slug="lorraine-data", name="Lorraine Data", kind=Organisation.Kind.COMPANY
-    )
-    partner.partner_organisation.organisation_slug = "lorraine-data"
-    partner.partner_organisation.save()
-    return partner
-
-
 def _client(user) -> Client:
     client = Client()
     client.force_login(user)

@@ -17,16 +17,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, datab
 DB = "territory"
 
 
-@pytest.fixture
-def developer(partner):
-    Organisation.objects.using(DB).create(
-        slug="lorraine-data", name="Lorraine Data", kind=Organisation.Kind.COMPANY
-    )
-    partner.partner_organisation.organisation_slug = "lorraine-data"
-    partner.partner_organisation.save()
-    return partner
-
-
 def test_a_partner_creates_an_app_and_a_key_and_calls_the_api(page, live_server, developer, axe):
     log_in(page, live_server, developer, "/developers/")
     assert wcag_violations(axe, page) == []
