@@ -122,7 +122,7 @@ def test_keys_are_issued_shown_once_and_revoked(developer):
     response = client.post(f"/developers/apps/{app.pk}/keys/", {"label": "serveur"})
     assert response.status_code == 201
     token = response.context["new_key"]
-    assert token.startswith("alz_") and token in response.content.decode()
+    assert token.startswith("alzp_") and token in response.content.decode()
     key = Credential.objects.using(DB).get(app=app)
     assert token not in client.get(f"/developers/apps/{app.pk}/").content.decode()
     client.post(f"/developers/apps/{app.pk}/keys/{key.prefix}/revoke/")

@@ -32,7 +32,7 @@ def test_a_partner_creates_an_app_and_a_key_and_calls_the_api(page, live_server,
     with page.expect_navigation():
         page.click("text=Issue a key")
     key = page.input_value("#new-key")
-    assert key.startswith("alz_")
+    assert key.startswith("alzp_")
     answer = Client().get("/api/v1/partners/me", HTTP_AUTHORIZATION=f"Bearer {key}")
     assert answer.json()["application"] == "Tableau de bord"
     page.goto(page.url.removesuffix("keys/"))  # the app's page: the key is not shown again

@@ -212,7 +212,7 @@ def test_a_bad_credential_is_refused_never_downgraded(startup, shared, case, cap
     elif case == "revoked-app":
         services.revoke_app(app)
     elif case == "garbage":
-        key = "alz_nothing_here"
+        key = "alzp_nothing_here"
     else:
         key = key[:-3] + "xyz"
     response = _get("/api/v1/territory/datasets", key)  # open to anonymous callers
@@ -408,7 +408,7 @@ def test_a_live_app_writes_its_own_tenant_and_the_shared_one_with_a_grant(
 
 
 def test_a_bad_key_on_ngsild_is_an_ngsild_error(startup):
-    response = _post("alz_bad_key", "", "urn:ngsi-ld:WasteContainer:x")
+    response = _post("alzp_bad_key", "", "urn:ngsi-ld:WasteContainer:x")
     assert response.status_code == 401
     assert response["Content-Type"] == "application/json"
     assert response.json()["type"].endswith("/unauthorized")
@@ -524,3 +524,10 @@ def test_the_openapi_description_names_the_partner_credentials():
     assert {} not in me["security"]  # required
     listing = schema["paths"]["/api/v1/territory/datasets"]["get"]
     assert {} in listing["security"]  # optional
+
+
+def test_an_agents_token_is_not_taken_for_a_partner_key(agent_audun):
+    from alzette.personal.procedures import agent_api
+
+    _, token = agent_api.create_token(agent_audun, "Export", 30)
+    assert not access.is_partner_credential(token)

@@ -29,7 +29,7 @@ def _security_schemes() -> dict[str, Any]:
     return {
         "partnerKey": {
             "type": "http", "scheme": "bearer",
-            "description": "A partner application's API key (alz_…), from the developer portal.",
+            "description": "A partner application's API key (alzp_…), from the developer portal.",
         },
         "partnerOAuth2": {
             "type": "oauth2",

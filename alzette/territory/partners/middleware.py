@@ -1,6 +1,6 @@
 """Authenticate partner applications and enforce their rate limits on every request.
 
-A request bearing ``Authorization: Bearer alz_…`` (API key) or ``alzt_…`` (OAuth2
+A request bearing ``Authorization: Bearer alzp_…`` (API key) or ``alzt_…`` (OAuth2
 access token) gets ``request.partner``; any other request passes untouched (the
 NGSI-LD broker's own keys, sessions, anonymous open-data reads). A bad, revoked or
 expired partner credential is refused here, never downgraded to an anonymous call.

@@ -19,7 +19,7 @@ from alzette.territory.partners import scopes as vocab
 from alzette.territory.partners.models import App, Community, Credential, Grant, LedgerRecord
 
 DB = "territory"
-KEY_PREFIX = "alz"
+KEY_PREFIX = "alzp"  # agents' tokens are alz_…: the two never look alike
 TOKEN_PREFIX = "alzt"  # noqa: S105 - a label, not a secret
 #: Lifetime of an OAuth2 access token from the client-credentials grant.
 TOKEN_LIFETIME = timedelta(hours=1)
