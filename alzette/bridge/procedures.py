@@ -1,24 +1,26 @@
 """From online procedures to the territory: reports become anonymised events, files
-become monthly aggregates.
+become monthly k-anonymous aggregates (``ProcedureFiles``).
 
 What crosses, for a report mapped in ``EVENT_PROCEDURES``: the kind of event, the
 ticked categories, the commune, the map point rounded to about ten metres and the
 day. What never crosses: who reported (even an account), free text, photos, the
-file's reference. The event is found again (to close it) through a keyed hash of
-the file's id, which cannot be reversed without the platform's secret.
+file's reference. The event is found again (to close it) through a keyed pseudonym
+of the file's id (``pseudonyms``), which cannot be reversed without the bridge's key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.utils import timezone
 
-from alzette.personal.procedures import services as procedures
+from alzette.bridge.aggregates import AggregateSpec, Measure, Row, release
+from alzette.bridge.pseudonyms import pseudonym
 from alzette.personal.procedures.models import Dossier, Status
 from alzette.territory.events import services as events
 
@@ -38,7 +40,12 @@ EVENT_PROCEDURES: dict[str, EventMapping] = {
 
 
 def source_ref(dossier: Dossier) -> str:
-    """HMAC-SHA256 of the file's id under a key derived from SECRET_KEY."""
+    """The keyed pseudonym of the file's id, for its event only."""
+    return pseudonym("territory-event.source", str(dossier.pk))
+
+
+def _legacy_source_ref(dossier: Dossier) -> str:
+    # Events published before the bridge's pseudonym key: closed by their old reference.
     key = hashlib.sha256(f"alzette.bridge:{settings.SECRET_KEY}".encode()).digest()
     return hmac.new(key, str(dossier.pk).encode(), hashlib.sha256).hexdigest()
 
@@ -69,10 +76,58 @@ def on_dossier_changed(sender: object, dossier: Dossier, kind: str, **kwargs: ob
     if kind == "procedure.submitted":
         publish_event(dossier)
     elif dossier.status in Status.final():
-        events.close_event(source_ref(dossier), timezone.localdate())
+        today = timezone.localdate()
+        if not events.close_event(source_ref(dossier), today):
+            events.close_event(_legacy_source_ref(dossier), today)
+
+
+# --- Files per procedure, commune and month -------------------------------------------------
+
+#: The subject of files without an account (anonymous reports, files whose applicant's
+#: account is gone): one per cell, whatever their number, since nothing says how many
+#: people filed them. Counting them as one can only hide cells, never expose one.
+NO_ACCOUNT = "no-account"
+
+
+class ProcedureFiles(AggregateSpec):
+    """Files filed per procedure (category), commune and month of filing; the subjects
+    are the distinct accounts that filed. Also feeds ``ProcedureStatistic``."""
+
+    name: ClassVar[str] = "procedure-files"
+    label: ClassVar[str] = "Online procedures: files per commune and month"
+    categorised: ClassVar[bool] = True
+    # Under differential privacy one account adds at most 5 files to a cell's sums.
+    measures: ClassVar[tuple[Measure, ...]] = (
+        Measure("filed", "sum", bound=5),
+        Measure("decided", "sum", bound=5),
+        Measure("accepted", "sum", bound=5),
+        Measure("mean_delay_days", "mean"),
+    )
+
+    def rows(self) -> Iterator[Row]:
+        found = Dossier.objects.exclude(status=Status.DRAFT).filter(submitted_at__isnull=False)
+        columns = ("procedure__slug", "commune__code", "user_id", "status", "submitted_at",
+                   "decided_at")  # fmt: skip
+        for slug, commune, user_id, status, submitted, decided in found.values_list(
+            *columns
+        ).iterator(2000):
+            delay = (decided - submitted).total_seconds() / 86400 if decided else None
+            values = {"filed": 1, "decided": int(decided is not None),
+                      "accepted": int(decided is not None and status == Status.ACCEPTED),
+                      "mean_delay_days": delay}  # fmt: skip
+            month = timezone.localtime(submitted).strftime("%Y-%m")
+            yield Row(commune or "", month, user_id or NO_ACCOUNT, values, slug)
+
+    def released(self, cells: list[dict[str, Any]]) -> None:
+        """The released categories are also the territory's procedure statistics (the
+        ``procedure-statistics`` open-data source reads them)."""
+        events.replace_statistics(
+            {"procedure": cell["category"], "commune_code": cell["commune_code"],
+             "month": cell["period"], **cell["measures"]}
+            for cell in cells if cell["category"]
+        )  # fmt: skip
 
 
 def publish_statistics() -> int:
-    """Replace the territory's procedure statistics with fresh aggregates."""
-    rows = [{**row, "commune_code": row["commune"]} for row in procedures.statistics()]
-    return events.replace_statistics(rows)
+    """Release the files' aggregates now (k-anonymous); the number of cells released."""
+    return release(ProcedureFiles()).released

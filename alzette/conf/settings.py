@@ -377,6 +377,18 @@ OAUTH2_PROVIDER = oauth2_provider_settings(
     issuer=env_str("ALZETTE_SSO_ISSUER"),
 )
 
+# --- Anonymisation bridge (docs/bridge.md) ----------------------------------
+# The aggregates it releases (AggregateSpec subclasses), the fewest distinct subjects a
+# released cell describes (at least 2), the differential-privacy budget per cell (empty:
+# off), and the secret of its pseudonyms (empty: derived from SECRET_KEY). The secret
+# stays in this process's environment: no database holds it.
+ALZETTE_BRIDGE_AGGREGATES = env_list(
+    "ALZETTE_BRIDGE_AGGREGATES", ["alzette.bridge.procedures.ProcedureFiles"]
+)
+ALZETTE_BRIDGE_K = env_int("ALZETTE_BRIDGE_K", 10)
+ALZETTE_BRIDGE_EPSILON = env_str("ALZETTE_BRIDGE_EPSILON") or None
+ALZETTE_BRIDGE_PSEUDONYM_KEY = env_str("ALZETTE_BRIDGE_PSEUDONYM_KEY")
+
 # --- Ledger -----------------------------------------------------------------
 # Ed25519 key signing tree heads: PEM text, or a file holding it. Outside
 # production a key is generated into the data directory on first use.
@@ -490,6 +502,7 @@ ALZETTE_CATALOGUE_SOURCES = env_list(
         "alzette.territory.catalogue.sources.ProcedureStatistics",
         "alzette.territory.catalogue.sources.UploadedFile",
         "alzette.territory.catalogue.sources.NgsiLdAggregate",
+        "alzette.territory.catalogue.bridge_sources.BridgeAggregates",
     ],
 )
 # How the DCAT-AP catalogue presents itself (docs/opendata-dcat.md).

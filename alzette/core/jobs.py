@@ -32,7 +32,7 @@ JOBS: tuple[Job, ...] = (
     Job("procedure-webhooks", ("procedures", "webhooks"), {"minute": "*"}),
     Job("procedure-deadlines", ("procedures", "deadlines"), {"minute": "7"}),
     Job("procedure-retention", ("procedures", "retention"), {"minute": "30", "hour": "2"}),
-    Job("bridge-statistics", ("bridge", "statistics"), {"minute": "45", "hour": "2"}),
+    Job("bridge-release", ("bridge", "release"), {"minute": "45", "hour": "2"}),
     Job("expire-payments", ("expirepayments",), {"minute": "0", "hour": "3"}),
     Job("purge-attachments", ("purgeattachments",), {"minute": "15", "hour": "3"}),
     Job("clear-oauth-tokens", ("cleartokens",), {"minute": "30", "hour": "3"}),

@@ -59,6 +59,7 @@ KINDS = frozenset(
         "personal_data.erased",
         "organisation.exported",
         "organisation.imported",
+        "bridge.released",
     }
 )
 
