@@ -61,3 +61,26 @@ def test_an_agent_shares_a_dataset_on_a_phone(page, live_server, agent_epci, dev
     assert "Optimiser les tournées" in page.locator("main table").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert wcag_violations(axe, page) == []
+
+
+def test_an_agent_uploads_a_file_and_reads_what_to_correct(page, live_server, agent_epci, axe,
+                                                          tmp_path):  # fmt: skip
+    from tests.test_catalogue_uploads import SCHEMA, places
+
+    ccphva = Organisation.objects.using(DB).create(
+        slug="ccphva", name="CCPHVA", kind=Organisation.Kind.PUBLIC
+    )
+    catalogue.publish(
+        ccphva, "covoiturage", title={"fr": "Covoiturage"}, licence="etalab-2.0",
+        source="uploaded-file", source_options={"schema": SCHEMA},
+    )  # fmt: skip
+    wrong = tmp_path / "lieux.csv"
+    wrong.write_bytes(places({"insee": "x"}))
+    log_in_agent(page, live_server, agent_epci, "/data/covoiturage/upload/")
+    assert wcag_violations(axe, page) == []
+    page.set_input_files("#id_file", str(wrong))
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert page.locator("[role=alert]").count() == 1
+    assert "insee" in page.locator("main table").inner_text()
+    assert wcag_violations(axe, page) == []

@@ -10,19 +10,12 @@ from django.utils.text import slugify
 
 from alzette.personal.accounts.models import PartnerOrganisation, Role
 from alzette.territory.catalogue.models import Organisation
-from alzette.territory.partners.authz import Actor
+from alzette.territory.partners.authz import Actor, actor_of
 
 
 def actor_for(user: Any) -> Actor:
     """What the territory side needs to know about ``user``: no name, no address."""
-    if not getattr(user, "is_authenticated", False):
-        return Actor()
-    slugs: frozenset[str] = frozenset()
-    partner = user.partner_organisation if user.partner_organisation_id else None
-    if partner is not None and partner.organisation_slug:
-        slugs = frozenset({partner.organisation_slug})
-    agent = user.role in (Role.AGENT, Role.ADMINISTRATOR)
-    return Actor(organisations=slugs, agent=agent, ref=user.pseudonym)
+    return actor_of(user)
 
 
 def may_register(user: Any) -> bool:

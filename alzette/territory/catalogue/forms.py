@@ -54,3 +54,11 @@ class SearchForm(forms.Form):
     def filters(self) -> dict[str, list[str]]:
         """Facet name -> the values chosen (a valid form)."""
         return {name: self.cleaned_data.get(name) or [] for name in search.FACETS}
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("UTF-8, comma or semicolon separated, with a header row."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )

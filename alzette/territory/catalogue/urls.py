@@ -9,4 +9,5 @@ app_name = "catalogue"
 urlpatterns = [
     path("", views.index, name="index"),
     path("<slug:identifier>/", views.detail, name="detail"),
+    path("<slug:identifier>/upload/", views.upload, name="upload"),
 ]

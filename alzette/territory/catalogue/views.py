@@ -17,16 +17,19 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.formats import number_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
-from alzette.territory.catalogue import search, services, sources, vocab
-from alzette.territory.catalogue.forms import SearchForm
+from alzette.territory.catalogue import search, services, sources, uploads, vocab
+from alzette.territory.catalogue.forms import SearchForm, UploadForm
 from alzette.territory.catalogue.models import Dataset
 
 log = logging.getLogger(__name__)
@@ -145,8 +148,17 @@ def detail(request: HttpRequest, identifier: str) -> HttpResponse:
             "downloads": _downloads(dataset),
             "preview": preview,
             "map": _map(dataset),
+            "may_upload": _may_upload(request, dataset),
         },
     )
+
+
+def _may_upload(request: HttpRequest, dataset: Dataset) -> bool:
+    from alzette.territory.partners import authz
+
+    if dataset.source != sources.UploadedFile.key:
+        return False
+    return authz.acts_for(authz.actor_of(request.user), dataset.organisation)
 
 
 def _communes(codes: list[str]) -> list[tuple[str, str]]:
@@ -375,3 +387,43 @@ def _number(value: float) -> str:
     if float(rounded).is_integer():
         rounded = int(rounded)
     return number_format(rounded, force_grouping=True)
+
+
+# --- Uploading a new file (the dataset's publisher) ---------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest, identifier: str) -> HttpResponse:
+    """A new file for a dataset of uploaded files: checked against its national schema;
+    a refused file is explained row by row and the previous one stays."""
+    from alzette.territory.partners import authz
+
+    actor = authz.actor_of(request.user)
+    found = Dataset.objects.using(services.DB).select_related("organisation")
+    dataset = found.filter(identifier=identifier).first()
+    if dataset is None or not authz.acts_for(actor, dataset.organisation):
+        raise Http404(f"No dataset {identifier!r} of yours.")
+    if dataset.source != sources.UploadedFile.key:
+        raise Http404(f"{identifier!r} is not made of uploaded files.")
+    form = UploadForm(request.POST or None, request.FILES or None)
+    problems: list[dict[str, Any]] = []
+    if request.method == "POST" and form.is_valid():
+        sent = form.cleaned_data["file"]
+        try:
+            stored = services.upload(dataset, sent.name, sent, actor=actor.ref)
+        except uploads.InvalidFile as exc:
+            problems = exc.problems
+            form.add_error("file", exc.messages[0])
+        except ValidationError as exc:
+            form.add_error("file", exc.messages)
+        else:
+            messages.success(request, _("The file is published: %(rows)d rows.")
+                             % {"rows": stored.row_count})  # fmt: skip
+            return redirect("catalogue:upload", identifier=dataset.identifier)
+    current = sources.get(dataset.source).current(dataset)
+    return render(request, "catalogue/upload.html", {
+        "dataset": dataset, "title": dataset.text("title", _language()), "form": form,
+        "problems": problems[:100], "more": max(0, len(problems) - 100), "current": current,
+        "schema": dataset.source_options.get("schema", ""),
+    }, status=400 if request.method == "POST" else 200)  # fmt: skip

@@ -9,6 +9,7 @@ municipal agent (who acts for the public bodies and runs the communities).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from alzette.territory.catalogue.models import Dataset, Organisation
 from alzette.territory.partners.models import App, Grant
@@ -20,6 +21,21 @@ class Actor:
     agent: bool = False
     #: The ledger's name for them (a pseudonym), never an e-mail address.
     ref: str = "system:partners"
+
+
+def actor_of(user: Any) -> Actor:
+    """The territory's view of a signed-in person, read by attributes (the territory
+    never imports the accounts app): their role, their pseudonym, and the
+    organisation their partner organisation is on this side."""
+    if not getattr(user, "is_authenticated", False):
+        return Actor()
+    partner = getattr(user, "partner_organisation", None)
+    slug = getattr(partner, "organisation_slug", None) if partner is not None else None
+    return Actor(
+        organisations=frozenset({slug}) if slug else frozenset(),
+        agent=getattr(user, "role", "") in ("agent", "administrator"),
+        ref=getattr(user, "pseudonym", "") or "system:partners",
+    )
 
 
 def acts_for(actor: Actor, organisation: Organisation) -> bool:
