@@ -38,6 +38,16 @@ from tests.conftest import ALL_DATABASES
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
+
+@pytest.fixture(autouse=True)
+def _english():
+    # The messages are asserted in the source language; the interface defaults to French.
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 K = 10
 
 

@@ -21,7 +21,7 @@ def test_a_partner_creates_an_app_and_a_key_and_calls_the_api(page, live_server,
     log_in(page, live_server, developer, "/developers/")
     assert wcag_violations(axe, page) == []
     with page.expect_navigation():
-        page.click("text=New application")
+        page.click("main a[href='/developers/apps/new/']")
     page.fill("#id_name", "Tableau de bord")
     page.check("input[name=scopes][value='datasets:read']")
     assert wcag_violations(axe, page) == []
@@ -30,7 +30,7 @@ def test_a_partner_creates_an_app_and_a_key_and_calls_the_api(page, live_server,
     secret = page.input_value("#client-secret")
     assert len(secret) > 30
     with page.expect_navigation():
-        page.click("text=Issue a key")
+        page.click("main form[action$='/keys/'] button[type=submit]")
     key = page.input_value("#new-key")
     assert key.startswith("alzp_")
     answer = Client().get("/api/v1/partners/me", HTTP_AUTHORIZATION=f"Bearer {key}")

@@ -120,17 +120,19 @@ def test_open_data_and_other_publishers_data_cannot_be_shared(ccphva, startup, s
         source="communes",
         source_options={},
     )
-    with pytest.raises(ValidationError, match="open data"):
-        _share(ccphva, open_data, organisation=startup)
-    with pytest.raises(ValidationError, match="publisher"):
-        _share(startup, shared, organisation=startup)
+    for publisher, dataset in ((ccphva, open_data), (startup, shared)):
+        with pytest.raises(ValidationError) as caught:
+            _share(publisher, dataset, organisation=startup)
+        assert "dataset" in caught.value.message_dict
+    assert not Grant.objects.using(DB).exists()
 
 
 def test_restricted_data_goes_to_named_organisations_only(ccphva, startup, shared):
     catalogue.change(shared, access=Dataset.Access.RESTRICTED)
     community = services.create_community("mobilite", "Mobilité", members=[startup])
-    with pytest.raises(ValidationError, match="one organisation"):
+    with pytest.raises(ValidationError) as caught:
         _share(ccphva, shared, community=community)
+    assert "community" in caught.value.message_dict
     assert _share(ccphva, shared, organisation=startup).active()
 
 

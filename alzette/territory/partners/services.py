@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alzette.territory.catalogue.models import Dataset, Organisation
-from alzette.territory.partners import scopes as vocab
 from alzette.territory.partners.models import App, Community, Credential, Grant, LedgerRecord
 
 DB = "territory"
@@ -304,10 +303,3 @@ def prune_tokens(now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=1)
     found = Credential.objects.using(DB).filter(kind=Credential.Kind.TOKEN, expires_at__lt=cutoff)
     return found.delete()[0]
-
-
-def scopes_known(requested: list[str]) -> list[str]:
-    unknown = sorted(set(requested) - set(vocab.SCOPES))
-    if unknown:
-        raise ValidationError(_("Unknown scope(s): %s.") % ", ".join(unknown))
-    return sorted(set(requested))
