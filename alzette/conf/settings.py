@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "alzette.personal.store",
     "alzette.personal.procedures",
     "alzette.personal.payments",
+    "alzette.personal.households",
     "oauth2_provider",
     # Territory repository.
     "alzette.territory.geo",
@@ -77,6 +78,12 @@ INSTALLED_APPS = [
     "alzette.territory.documents",
     "alzette.territory.catalogue",
     "alzette.territory.partners",
+    "alzette.territory.supervision",
+    "alzette.territory.hypervision",
+    "alzette.territory.indicators",
+    "alzette.territory.waste",
+    "alzette.territory.waste.rounds",
+    "alzette.territory.waste.dumping",
     "alzette.personal.developers",
     # The anonymisation bridge (no models): personal data reaches the territory only here.
     "alzette.bridge",

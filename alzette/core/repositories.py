@@ -37,6 +37,7 @@ APP_REPOSITORY: dict[str, str] = {
     "store": PERSONAL,  # service store: its catalogue sits beside the consents that cite it
     "files": PERSONAL,  # attachments: what people upload is personal data
     "payments": PERSONAL,  # payments of persons, kept (unlinked) for the accounts
+    "households": PERSONAL,  # households, their bins and badges, lifts counted, bills
     "oauth2_provider": PERSONAL,  # django-oauth-toolkit: clients, grants and tokens of persons
     # Alzette apps, territory side.
     "geo": TERRITORY,
@@ -46,6 +47,11 @@ APP_REPOSITORY: dict[str, str] = {
     "documents": TERRITORY,  # documents about the territory, linked to entities
     "catalogue": TERRITORY,  # open-data catalogue: publishers and datasets
     "partners": TERRITORY,  # communities, sharing grants, partner apps and their keys
+    "supervision": TERRITORY,  # device health, quarantined messages, alert rules and alerts
+    "hypervision": TERRITORY,  # agents' boards (owner by pseudonym), live map
+    "waste": TERRITORY,  # waste assets' operations: lifts per bin, openings, centre passages
+    "waste_rounds": TERRITORY,  # collection rounds: trucks, depots, computed routes
+    "waste_dumping": TERRITORY,  # illegal dumping: agents' reports, hot spots, interventions
     # The ledger (no personal data: pseudonyms and salted commitments only).
     "ledger": LEDGER,
 }

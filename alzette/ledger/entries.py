@@ -60,6 +60,19 @@ KINDS = frozenset(
         "organisation.exported",
         "organisation.imported",
         "bridge.released",
+        "alert_rule.changed",
+        "alert.fired",
+        "alert.acknowledged",
+        "alert.closed",
+        "device.quarantined",
+        "waste_round.computed",
+        "waste_round.changed",
+        "dumping.reported",
+        "dumping.intervention_changed",
+        "household.bin_allocated",
+        "household.bill_estimated",
+        "centre.access_refused",
+        "centre.pickup_requested",
     }
 )
 
