@@ -30,7 +30,9 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 DEFAULT_SLUGS = ["territory", "account-security", "ledger-receipts", "connected-services"]
 #: Offered in "add a widget", not in the default layout.
-OPTIONAL_SLUGS = ["my-procedures"]
+OPTIONAL_SLUGS = ["my-procedures", "my-bin-lifts", "recycling-centres"]
+#: What a citizen without a household may add (my-bin-lifts needs a household).
+ADDABLE_SLUGS = ["my-procedures", "recycling-centres"]
 
 
 @pytest.fixture(autouse=True)
@@ -227,7 +229,7 @@ def test_add_remove_move_resize_reset(settings, citizen):
     assert [
         w.slug
         for w in services.addable(DashboardLayout.objects.get(user=citizen), citizen, widgets)
-    ] == ["ledger-receipts", *OPTIONAL_SLUGS]
+    ] == ["ledger-receipts", *ADDABLE_SLUGS]
 
     services.reset(citizen, widgets)
     assert [slug for slug, _ in _layout(citizen)] == DEFAULT_SLUGS

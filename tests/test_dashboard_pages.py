@@ -271,7 +271,11 @@ def test_the_edit_page_offers_a_form_for_every_change(citizen):
     assert html.count('name="direction" value="down"') == 2
     assert html.count('action="/dashboard/edit/remove/"') == 3
     assert html.count('action="/dashboard/edit/resize/"') == 3
-    assert re.findall(r'id="add-([a-z0-9-]+)"', html) == ["connected-services", "my-procedures"]
+    assert re.findall(r'id="add-([a-z0-9-]+)"', html) == [
+        "connected-services",
+        "my-procedures",
+        "recycling-centres",
+    ]
     assert 'action="/dashboard/edit/reset/"' in html
     assert html.count("csrfmiddlewaretoken") >= 3 + 4 + 3 + 1 + 1
     assert "Position 1 of 3" in html and "dashboard/dashboard.js" in html
@@ -451,7 +455,11 @@ def test_an_empty_dashboard_says_how_to_fill_it(citizen):
         "Your dashboard is empty." in html and 'href="/dashboard/edit/#dashboard-add-title"' in html
     )
     edit = client.get(EDIT, **EN).content.decode()
-    assert re.findall(r'id="add-([a-z0-9-]+)"', edit) == [*DEFAULT_SLUGS, "my-procedures"]
+    assert re.findall(r'id="add-([a-z0-9-]+)"', edit) == [
+        *DEFAULT_SLUGS,
+        "my-procedures",
+        "recycling-centres",
+    ]
 
 
 def test_a_new_person_after_an_erased_one_starts_afresh(citizen):

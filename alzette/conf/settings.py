@@ -390,11 +390,25 @@ OAUTH2_PROVIDER = oauth2_provider_settings(
 # off), and the secret of its pseudonyms (empty: derived from SECRET_KEY). The secret
 # stays in this process's environment: no database holds it.
 ALZETTE_BRIDGE_AGGREGATES = env_list(
-    "ALZETTE_BRIDGE_AGGREGATES", ["alzette.bridge.procedures.ProcedureFiles"]
+    "ALZETTE_BRIDGE_AGGREGATES",
+    ["alzette.bridge.procedures.ProcedureFiles", "alzette.bridge.waste.BinLifts"],
 )
 ALZETTE_BRIDGE_K = env_int("ALZETTE_BRIDGE_K", 10)
 ALZETTE_BRIDGE_EPSILON = env_str("ALZETTE_BRIDGE_EPSILON") or None
 ALZETTE_BRIDGE_PSEUDONYM_KEY = env_str("ALZETTE_BRIDGE_PSEUDONYM_KEY")
+# Households' recycling-centre cards are kept as keyed hashes (docs/households.md);
+# empty: a key derived from SECRET_KEY. Set it in production so that changing
+# SECRET_KEY does not invalidate every card.
+ALZETTE_HOUSEHOLDS_CARD_KEY = env_str("ALZETTE_HOUSEHOLDS_CARD_KEY")
+
+# Waste collection rounds (docs/rounds.md): road distances from an OSRM-compatible
+# service when set, else great-circle distances times a detour factor.
+ALZETTE_OSRM_URL = env_str("ALZETTE_OSRM_URL", "")
+ALZETTE_OSRM_PROFILE = env_str("ALZETTE_OSRM_PROFILE", "driving")
+ALZETTE_OSRM_TIMEOUT = float(env_str("ALZETTE_OSRM_TIMEOUT", "10"))
+ALZETTE_OSRM_TABLE_SIZE = env_int("ALZETTE_OSRM_TABLE_SIZE", 100)
+ALZETTE_ROUTING_DETOUR_FACTOR = float(env_str("ALZETTE_ROUTING_DETOUR_FACTOR", "1.3"))
+ALZETTE_ROUTING_TIME_LIMIT = float(env_str("ALZETTE_ROUTING_TIME_LIMIT", "5"))
 
 # --- Ledger -----------------------------------------------------------------
 # Ed25519 key signing tree heads: PEM text, or a file holding it. Outside

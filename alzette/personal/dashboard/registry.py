@@ -29,6 +29,8 @@ DASHBOARD_WIDGETS: list[str] = [
     "alzette.personal.dashboard.widgets.receipts.LedgerReceiptsWidget",
     "alzette.personal.dashboard.widgets.connected.ConnectedServicesWidget",
     "alzette.personal.procedures.widgets.MyProceduresWidget",
+    "alzette.personal.households.widgets.MyBinLiftsWidget",
+    "alzette.personal.households.widgets.CentreOccupancyWidget",
 ]
 
 

@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from alzette.territory.indicators import views
 
 app_name = "indicators"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("public/", views.public, name="public"),
+]

@@ -7,3 +7,8 @@ class WasteConfig(AppConfig):
     label = "waste"
     verbose_name = _("Waste management")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from alzette.territory.waste import receivers
+
+        receivers.connect()
