@@ -401,6 +401,11 @@ ALZETTE_BRIDGE_PSEUDONYM_KEY = env_str("ALZETTE_BRIDGE_PSEUDONYM_KEY")
 # SECRET_KEY does not invalidate every card.
 ALZETTE_HOUSEHOLDS_CARD_KEY = env_str("ALZETTE_HOUSEHOLDS_CARD_KEY")
 
+# Supervision (docs/supervision.md): a device not heard from for this long is offline
+# (twice its period when it declares one), and a battery under this level is low.
+ALZETTE_SUPERVISION_OFFLINE_MINUTES = env_int("ALZETTE_SUPERVISION_OFFLINE_MINUTES", 60)
+ALZETTE_SUPERVISION_LOW_BATTERY_PERCENT = env_int("ALZETTE_SUPERVISION_LOW_BATTERY_PERCENT", 20)
+
 # Waste collection rounds (docs/rounds.md): road distances from an OSRM-compatible
 # service when set, else great-circle distances times a detour factor.
 ALZETTE_OSRM_URL = env_str("ALZETTE_OSRM_URL", "")

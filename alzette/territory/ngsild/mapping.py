@@ -7,6 +7,16 @@ entity is created or its attribute updated at once, with ``observedAt`` from
 the contentInstance, so NGSI-LD subscribers are notified. The attribute's
 history is not copied: the temporal API reads the container's instances
 (``MappedSource``, docs/ngsi-ld.md).
+
+Impossible messages are quarantined (``supervision.quarantine``) with their
+reason instead of reaching the context, and left out of the history the
+temporal API reads: a value outside the bounds the entity's Smart Data Model
+gives (a fillingLevel below 0 or above 1), an observation time ``t`` more than
+60 s after the message arrived, an unreadable content, a device whose entity
+does not exist and cannot be created (it would not follow its data model: a
+WasteContainer without a location), or a value the model refuses otherwise.
+A valid ``t`` in a JSON content is the instance's ``observedAt``
+(docs/supervision.md).
 """
 
 from __future__ import annotations
@@ -15,7 +25,8 @@ import contextlib
 import fnmatch
 import json
 import logging
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.db import transaction
@@ -25,9 +36,21 @@ from alzette.territory.ngsild import representation as rep
 from alzette.territory.ngsild.entities import Op
 from alzette.territory.ngsild.errors import NgsiLdError, bad_data
 from alzette.territory.ngsild.models import DeviceMapping, MappedSource
+from alzette.territory.smartdatamodels import validation
 
 logger = logging.getLogger(__name__)
 DB = store.DB
+#: How far in the future an observation time may be (clocks drift a little).
+FUTURE_SLACK = timedelta(seconds=60)
+
+
+class Refused(Exception):
+    """A device message the context will not take; ``kind`` is a quarantine kind."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
 
 
 def match(pattern: str, container_path: str) -> list[str] | None:
@@ -69,16 +92,82 @@ def value_of(mapping: DeviceMapping, content: Any) -> Any:
 
 
 def instance_of(mapping: DeviceMapping, resource: Any) -> dict[str, Any] | None:
-    """The attribute instance a contentInstance row stands for (None if unreadable)."""
+    """The attribute instance a contentInstance row stands for (None if unreadable
+    or refused: quarantined messages never show in the history)."""
+    try:
+        return checked_instance(mapping, resource)
+    except Refused:
+        return None
+
+
+def checked_instance(mapping: DeviceMapping, resource: Any) -> dict[str, Any]:
+    """The attribute instance of a contentInstance, or ``Refused`` with the reason."""
     try:
         value = value_of(mapping, resource.attrs.get("con"))
-    except NgsiLdError:
-        return None
+    except NgsiLdError as exc:
+        raise Refused("unreadable", exc.detail) from None
+    received = resource.ct.astimezone(UTC)
+    observed = observed_at(resource.attrs.get("con"), received)
+    _check_bounds(mapping, value)
     instance: dict[str, Any] = {"type": "Property", "value": value,
-                                "observedAt": rep.iso(resource.ct.astimezone(UTC))}  # fmt: skip
+                                "observedAt": rep.iso(observed)}  # fmt: skip
     if mapping.unit_code:
         instance["unitCode"] = mapping.unit_code
     return instance
+
+
+def observed_at(content: Any, received: datetime) -> datetime:
+    """The content's ``t`` (ISO 8601, UTC when no offset) when it has one, else ``received``."""
+    if isinstance(content, str):
+        with contextlib.suppress(ValueError):
+            content = json.loads(content)
+    if not isinstance(content, dict) or content.get("t") in (None, ""):
+        return received
+    text = content["t"]
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        raise Refused("invalid_time", f"the observation time t={text!r} is not ISO 8601") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment - received > FUTURE_SLACK:
+        raise Refused(
+            "future_time",
+            f"the observation time {rep.iso(moment)} is {int((moment - received).total_seconds())}"
+            f" s after the message arrived ({rep.iso(received)})",
+        )
+    return moment.astimezone(UTC)
+
+
+def _check_bounds(mapping: DeviceMapping, value: Any) -> None:
+    """A number outside the minimum/maximum the Smart Data Model gives the attribute."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    low, high = limits(entities.local_name(mapping.entity_type), mapping.attribute)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise Refused(
+            "out_of_range",
+            f"{mapping.attribute} = {value} is outside [{_bound(low)}, {_bound(high)}], "
+            f"the range of the Smart Data Model {entities.local_name(mapping.entity_type)}",
+        )
+
+
+def _bound(value: float | None) -> str:
+    return "-inf" if value is None else f"{value:g}"
+
+
+@cache
+def limits(entity_type: str, attribute: str) -> tuple[float | None, float | None]:
+    """(minimum, maximum) of a numeric attribute in a Smart Data Model's schema."""
+    path = validation.DATA / f"{entity_type}.schema.json"
+    if not validation.has_schema(entity_type) or not path.is_file():
+        return None, None
+    schema = json.loads(path.read_text())
+    parts = [schema, *schema.get("allOf", []), *schema.get("anyOf", [])]
+    for part in parts:
+        found = part.get("properties", {}).get(attribute) if isinstance(part, dict) else None
+        if isinstance(found, dict) and ("minimum" in found or "maximum" in found):
+            return found.get("minimum"), found.get("maximum")
+    return None, None
 
 
 def on_instance(sender: Any, instance: Any, container_path: str, **kwargs: Any) -> None:
@@ -89,18 +178,30 @@ def on_instance(sender: Any, instance: Any, container_path: str, **kwargs: Any) 
             continue
         try:
             apply(mapping, instance, container_path, wild)
+        except Refused as exc:
+            _quarantine(instance, container_path, exc.kind, exc.reason)
         except NgsiLdError as exc:
             logger.warning("oneM2M %s not mapped by %s: %s", instance.ri, mapping.name, exc)
+            _quarantine(instance, container_path, "other", f"mapping {mapping.name}: {exc}")
     notifier.flush()
 
 
+def _quarantine(resource: Any, container_path: str, kind: str, reason: str) -> None:
+    from alzette.territory.supervision.quarantine import quarantine
+
+    segments = container_path.strip("/").split("/")
+    device = segments[1] if len(segments) > 1 else segments[0]
+    quarantine(device=device, path=container_path, content=resource.attrs.get("con"),
+               reason=reason, received_at=resource.ct, kind=kind)  # fmt: skip
+
+
 def apply(mapping: DeviceMapping, resource: Any, container_path: str, wild: list[str]) -> str:
-    """Create or update the mapped entity's attribute from one contentInstance."""
+    """Create or update the mapped entity's attribute from one contentInstance.
+
+    ``Refused`` when the message is impossible or the entity cannot take it."""
     ctx = jsonld.resolve(mapping.context, ldcontexts.lookup)
     entity_id = entity_id_for(mapping, container_path, wild)
-    attribute = instance_of(mapping, resource)
-    if attribute is None:
-        raise bad_data(f"contentInstance {resource.ri} has no usable value")
+    attribute = checked_instance(mapping, resource)
     iri = ctx.expand(mapping.attribute)
     op = Op(tenant=mapping.tenant, ctx=ctx, actor="system:onem2m", no_history=frozenset({iri}))
     with transaction.atomic(using=DB):
@@ -110,10 +211,22 @@ def apply(mapping: DeviceMapping, resource: Any, container_path: str, wild: list
         )  # fmt: skip
         if store.get(mapping.tenant, entity_id) is None:
             payload = {"id": entity_id, "type": mapping.entity_type, mapping.attribute: attribute}
-            entities.create(op, payload)
+            try:
+                entities.create(op, payload)
+            except NgsiLdError as exc:
+                raise Refused("unknown_device",
+                              f"unknown device: no entity {entity_id}, and a new one would "
+                              f"not follow its data model ({_detail(exc)})") from None  # fmt: skip
         else:
-            entities.append(op, entity_id, {mapping.attribute: attribute})
+            try:
+                entities.append(op, entity_id, {mapping.attribute: attribute})
+            except NgsiLdError as exc:
+                raise Refused("model", _detail(exc)) from None
     return entity_id
+
+
+def _detail(exc: NgsiLdError) -> str:
+    return str(getattr(exc, "detail", "") or exc)
 
 
 def connect() -> None:

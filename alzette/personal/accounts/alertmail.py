@@ -1,0 +1,59 @@
+"""E-mails for supervision alerts, sent from the personal side.
+
+The territory's alert engine knows no person: it sends ``alert_fired`` with the
+alert, whose rule names an organisational unit by code. Here, where addresses
+live, the active agents of that unit (and of its services) and the EPCI's agents
+receive a short message with a link to the alerts page. Connected in
+``AccountsConfig.ready``; a mail failure never reaches the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext
+
+from alzette.personal.accounts.models import Role, UnitKind, User
+
+logger = logging.getLogger(__name__)
+
+
+def recipients(unit_code: str) -> list[str]:
+    """Addresses of the active agents of a unit, its sub-units, and the EPCI."""
+    agents = User.objects.filter(is_active=True, role=Role.AGENT).filter(
+        Q(unit__code=unit_code) | Q(unit__parent__code=unit_code) | Q(unit__kind=UnitKind.EPCI)
+    )
+    return sorted({email for email in agents.values_list("email", flat=True) if email})
+
+
+def on_alert_fired(sender: Any, alert: Any, **kwargs: Any) -> None:
+    """Receiver of ``supervision.alerts.alert_fired``."""
+    to = recipients(alert.rule.unit)
+    if not to:
+        return
+    base = getattr(settings, "ALZETTE_PUBLIC_URL", "").rstrip("/")
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = gettext("[Alzette] Alert: %(rule)s") % {"rule": alert.rule.name}
+        body = gettext(
+            "%(message)s\n\nEntity: %(entity)s\nSeverity: %(severity)s\nFired: %(at)s\n\n"
+            "Acknowledge or close it: %(url)s\n"
+        ) % {
+            "message": alert.message, "entity": alert.entity_id,
+            "severity": alert.rule.get_severity_display(), "at": alert.fired_at.isoformat(),
+            "url": f"{base}/hypervision/supervision/alerts/",
+        }  # fmt: skip
+    try:
+        send_mail(subject, body, None, to)
+    except Exception:  # a mail server down never loses the alert, shown in-app anyway
+        logger.exception("alert e-mail for alert %s not sent", alert.pk)
+
+
+def connect() -> None:
+    from alzette.territory.supervision import alerts
+
+    alerts.alert_fired.connect(on_alert_fired, dispatch_uid="accounts-alertmail")

@@ -1,0 +1,79 @@
+"""Setting device messages aside: refused, kept with the reason, shown in supervision.
+
+Any ingest code that refuses a device message calls ``quarantine``: the NGSI-LD
+mapping (impossible values, future timestamps, unknown devices), the waste
+app (an unknown RFID tag)... The message is never applied anywhere else.
+
+The ledger gets one ``device.quarantined`` entry per device and hour at most:
+a faulty sensor posting every minute would otherwise flood the public log with
+entries that say nothing more than the first one (docs/supervision.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from alzette.territory.supervision.models import QuarantinedMessage
+
+logger = logging.getLogger(__name__)
+DB = "territory"
+LEDGER_EVERY = timedelta(hours=1)
+
+Kind = QuarantinedMessage.Kind
+
+
+def quarantine(
+    *,
+    device: str,
+    path: str,
+    content: Any,
+    reason: str,
+    received_at: datetime | None = None,
+    kind: str = Kind.OTHER,
+) -> None:
+    """Keep a refused device message with the reason it was refused."""
+    received_at = received_at or datetime.now(UTC)
+    if kind not in Kind.values:
+        kind = Kind.OTHER
+    with transaction.atomic(using=DB):
+        rows = QuarantinedMessage.objects.using(DB)
+        recent = rows.filter(device=device, received_at__gte=received_at - LEDGER_EVERY).exists()
+        rows.create(
+            device=device[:255], path=path[:1024], content=_jsonable(content),
+            kind=kind, reason=reason[:500], received_at=received_at,
+        )  # fmt: skip
+    logger.info("quarantined a message of %s (%s): %s", device, path, reason)
+    if not recent:
+        _record(device, kind, received_at)
+
+
+def _jsonable(content: Any) -> Any:
+    """The content as JSON: parsed when it is a JSON string, kept as text otherwise."""
+    import json
+
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    if isinstance(content, str):
+        try:
+            return json.loads(content)
+        except ValueError:
+            return content
+    try:
+        json.dumps(content)
+    except (TypeError, ValueError):
+        return repr(content)
+    return content
+
+
+def _record(device: str, kind: str, at: datetime) -> None:
+    from alzette.territory.supervision import services
+
+    try:
+        services.record("device.quarantined", "system:supervision", f"device:{device}",
+                        {"device": device, "kind": kind, "at": at.isoformat()})  # fmt: skip
+    except Exception:  # the ledger refusing an odd device name never loses the message
+        logger.exception("ledger entry for the quarantine of %s failed", device)
