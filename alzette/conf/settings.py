@@ -406,6 +406,11 @@ ALZETTE_HOUSEHOLDS_CARD_KEY = env_str("ALZETTE_HOUSEHOLDS_CARD_KEY")
 ALZETTE_SUPERVISION_OFFLINE_MINUTES = env_int("ALZETTE_SUPERVISION_OFFLINE_MINUTES", 60)
 ALZETTE_SUPERVISION_LOW_BATTERY_PERCENT = env_int("ALZETTE_SUPERVISION_LOW_BATTERY_PERCENT", 20)
 
+# Device simulators run by ``alzette simulate <name>`` (docs/simulators.md).
+ALZETTE_SIMULATORS = env_list(
+    "ALZETTE_SIMULATORS", ["alzette.territory.waste.simulator.WasteSimulator"]
+)
+
 # Waste collection rounds (docs/rounds.md): road distances from an OSRM-compatible
 # service when set, else great-circle distances times a detour factor.
 ALZETTE_OSRM_URL = env_str("ALZETTE_OSRM_URL", "")

@@ -1,6 +1,8 @@
-"""Demo context: waste containers in every commune, and the mapping devices feed.
+"""A small context: six waste containers per commune, and a mapping devices feed.
 
-Run by ``alzette demo``; idempotent (a batch upsert keeps existing values).
+Used by tests that need a few entities quickly; ``alzette demo`` installs the full
+waste equipment instead (``alzette.territory.waste.demo``), whose fill mappings
+would overlap this one's. Idempotent (a batch upsert keeps existing values).
 """
 
 from __future__ import annotations

@@ -171,6 +171,7 @@ class WasteSimulator(Simulator):
         self.centre = self.options.get("centre") or _centre_slug() or DEFAULT_CENTRE
         self.faults = max(0.0, float(self.options.get("faults") or 0.0))
         self.badges = self._badges()
+        self.known_badges = list(self.env.badges(self.centre))
         self.previous = start
         self.day: date | None = None
         self.lifts: list[Lift] = []
@@ -207,10 +208,14 @@ class WasteSimulator(Simulator):
         return fleet
 
     def _badges(self) -> list[str]:
-        known = list(self.env.badges(self.centre))
         rng = self.random("badges")
-        generated = [f"B{rng.getrandbits(32):08X}" for _ in range(200)]
-        return known + generated[: max(0, 200 - len(known))]
+        return [f"B{rng.getrandbits(32):08X}" for _ in range(200)]
+
+    def _badge(self, rng: Any) -> str:
+        """Half the time a badge the households app knows (when it names some)."""
+        if self.known_badges and rng.random() < 0.5:
+            return rng.choice(self.known_badges)
+        return rng.choice(self.badges)
 
     # --- Steps --------------------------------------------------------------------
 
@@ -309,7 +314,7 @@ class WasteSimulator(Simulator):
             for _ in range(_poisson(rng, per_hour * c.popularity * hours)):
                 at = self.previous + (now - self.previous) * rng.random()
                 c.level += DEPOSIT_LITRES[c.kind] * rng.uniform(0.3, 1.5) / c.capacity
-                out.append(Reading(c.id, "openings", {"badge": rng.choice(self.badges),
+                out.append(Reading(c.id, "openings", {"badge": self._badge(rng),
                                                       "t": iso(at)}))  # fmt: skip
             emptied = (
                 local.weekday() < 5 and c.level >= 0.75 and _crossed(self.previous, now, 1440, 600)
@@ -359,7 +364,7 @@ class WasteSimulator(Simulator):
                              f"{rng.randrange(100, 999)}-{rng.choice('JKLMNPQR')}"
                              f"{rng.choice('STUVWXYZ')}"}  # fmt: skip
         else:
-            card = {"badge": rng.choice(self.badges)}
+            card = {"badge": self._badge(rng)}
         stay = timedelta(minutes=rng.uniform(8, 25))
 
         def answered(status: int, body: Any) -> None:

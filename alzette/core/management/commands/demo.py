@@ -29,6 +29,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-worker", action="store_true", help="Serve without the background worker."
         )
+        parser.add_argument(
+            "--no-simulate",
+            action="store_true",
+            help="Serve without the waste devices' simulator (docs/simulators.md).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.ALZETTE_MODE == "production":
@@ -44,9 +49,10 @@ class Command(BaseCommand):
             ("Creating demo accounts", self._accounts),
             ("Filling the service store", self._store),
             ("Publishing the demo procedures", self._procedures),
-            ("Filling the territory's context (NGSI-LD)", self._context),
+            ("Installing the waste equipment and the collection fleet (NGSI-LD)", self._waste),
             ("Publishing the open-data catalogue", self._catalogue),
             ("Opening the developer portal and its sandbox", self._partners),
+            ("Registering households, their bins and their lifts", self._households),
         ]
         for number, (label, step) in enumerate(steps, start=1):
             self.stdout.write(self.style.MIGRATE_HEADING(f"[{number}/{len(steps)}] {label}…"))
@@ -70,6 +76,8 @@ class Command(BaseCommand):
             if settings.ALZETTE_ONEM2M_MQTT_URL:
                 # Devices may speak MQTT too when a broker is configured.
                 children.append(_start_child("onem2m", "mqtt"))
+            if not options["no_simulate"]:
+                children.append(_start_simulator(options["host"], options["port"]))
             # uvicorn hands SIGTERM back once it has stopped serving: make it an
             # exit, so that the children below are stopped rather than orphaned.
             signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -102,11 +110,28 @@ class Command(BaseCommand):
         published = ensure_demo_procedures()
         self.stdout.write(f"  {published} procedures open online")
 
-    def _context(self) -> None:
-        from alzette.territory.ngsild.demo import ensure_demo_context
+    def _waste(self) -> None:
+        from alzette.territory.waste.demo import ensure_demo_waste
+        from alzette.territory.waste.rounds.demo import ensure_demo_fleet
 
-        count = ensure_demo_context()
-        self.stdout.write(f"  {count} waste containers in the context; bins' fill levels mapped")
+        counts = ensure_demo_waste()
+        ensure_demo_fleet()
+        self.stdout.write(
+            "  {bins} bins, {drop_points} drop points ({columns} columns), {skips} skips "
+            "at the recycling centre; fill levels mapped; 4 collection trucks".format(**counts)
+        )
+
+    def _households(self) -> None:
+        from alzette.bridge.waste import ensure_demo_dataset
+        from alzette.personal.households.demo import ensure_demo_households
+
+        counts = ensure_demo_households()
+        ensure_demo_dataset()
+        self.stdout.write(
+            "  {households} households ({lifts} lifts, {cards} recycling-centre cards); "
+            "bin lifts and estimated bill at /waste/, agents' hypervision at "
+            "/hypervision/".format(**counts)
+        )
 
     def _catalogue(self) -> None:
         from alzette.territory.catalogue.demo import ensure_demo_datasets
@@ -149,6 +174,16 @@ def _start_worker() -> subprocess.Popen:
     """The worker as a child process: the demo's scheduled work (deadlines, webhooks...)
     runs without a second terminal. The consumer needs its own main thread (signals)."""
     return _start_child("run_huey", "-w", "1")
+
+
+def _start_simulator(host: str, port: int) -> subprocess.Popen:
+    """The waste devices, alive: the last 12 hours replayed quickly, then real time."""
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - where to connect
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return _start_child(
+        "simulate", "waste", "--url", url, "--speed", "360", "--history", "12",
+        "--wait", "60", "--no-progress",
+    )  # fmt: skip
 
 
 def _stop(child: subprocess.Popen) -> None:
