@@ -413,5 +413,6 @@ def test_the_rounds_layer_registers_on_the_hypervision_map():
     from alzette.territory.hypervision import layers
 
     path = "alzette.territory.waste.rounds.layers.RoundsLayer"
-    registered = layers._load((*layers.HYPERVISION_LAYERS, path))
+    assert path in layers.HYPERVISION_LAYERS
+    registered = layers._load(tuple(layers.HYPERVISION_LAYERS))
     assert registered["rounds"].theme == "waste"

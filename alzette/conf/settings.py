@@ -406,6 +406,11 @@ ALZETTE_HOUSEHOLDS_CARD_KEY = env_str("ALZETTE_HOUSEHOLDS_CARD_KEY")
 ALZETTE_SUPERVISION_OFFLINE_MINUTES = env_int("ALZETTE_SUPERVISION_OFFLINE_MINUTES", 60)
 ALZETTE_SUPERVISION_LOW_BATTERY_PERCENT = env_int("ALZETTE_SUPERVISION_LOW_BATTERY_PERCENT", 20)
 
+# The agents' live map (docs/hypervision.md): how often a stream polls the databases,
+# and how long it lasts before the browser reconnects (which frees the worker).
+ALZETTE_HYPERVISION_POLL_SECONDS = env_int("ALZETTE_HYPERVISION_POLL_SECONDS", 2)
+ALZETTE_HYPERVISION_STREAM_SECONDS = env_int("ALZETTE_HYPERVISION_STREAM_SECONDS", 300)
+
 # Device simulators run by ``alzette simulate <name>`` (docs/simulators.md).
 ALZETTE_SIMULATORS = env_list(
     "ALZETTE_SIMULATORS", ["alzette.territory.waste.simulator.WasteSimulator"]

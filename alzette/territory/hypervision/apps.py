@@ -1,4 +1,8 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,3 +11,22 @@ class HypervisionConfig(AppConfig):
     label = "hypervision"
     verbose_name = _("Hypervision")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        checks.register(check_registries)
+
+
+def check_registries(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """hypervision.E001/E002: every configured map layer and board widget loads."""
+    from alzette.territory.hypervision import layers, widgets
+
+    errors = []
+    for loader, code, setting in (
+        (layers.layers, "hypervision.E001", "ALZETTE_HYPERVISION_LAYERS"),
+        (widgets.widgets, "hypervision.E002", "ALZETTE_HYPERVISION_WIDGETS"),
+    ):
+        try:
+            loader()
+        except ImproperlyConfigured as exc:
+            errors.append(checks.Error(str(exc), hint=f"Fix the {setting} setting.", id=code))
+    return errors

@@ -1,1 +1,32 @@
-"""Models of this bounded context (filled by its issue)."""
+"""Agents' boards: dashboards they compose from the widget registry (widgets.py)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+MAX_WIDGETS = 24
+
+
+class Board(models.Model):
+    """A board belongs to an agent, known here by pseudonym only; a shared board is
+    visible to every agent, and changed by its owner alone.
+
+    ``widgets`` is the ordered list ``[{"slug": ..., "options": {...}}]``; a slug
+    no longer registered is skipped when the board is shown, never an error.
+    """
+
+    owner = models.CharField(_("owner (pseudonym)"), max_length=32, db_index=True)
+    name = models.CharField(_("name"), max_length=120)
+    widgets = models.JSONField(_("widgets"), default=list, blank=True)
+    shared = models.BooleanField(_("shared with every agent"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("board")
+        verbose_name_plural = _("boards")
+        ordering = ("name", "pk")
+
+    def __str__(self) -> str:
+        return self.name
