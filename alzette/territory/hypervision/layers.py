@@ -436,8 +436,8 @@ class EventsLayer(Layer):
     def features(self, commune: str | None = None) -> list[Feature]:
         from alzette.territory.events.models import TerritoryEvent
 
-        rows = TerritoryEvent.objects.using(DB).filter(status="open").exclude(
-            kind__in=self.EXCLUDED
+        rows = (
+            TerritoryEvent.objects.using(DB).filter(status="open").exclude(kind__in=self.EXCLUDED)
         )
         return self._rows(rows.filter(commune_code=commune) if commune else rows)
 
