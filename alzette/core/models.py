@@ -26,3 +26,24 @@ class BaseModel(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.full_clean()
         super().save(*args, **kwargs)
+
+
+class LedgerOpening(models.Model):
+    """The opening of a ledger entry (its payload and salt), kept beside the data it
+    is about so that anyone the owner shows it to can check what was committed
+    (docs/ledger.md). Each context keeps its openings in its own repository: a
+    concrete subclass adds what the entry is about (``object_ref``, a foreign key...).
+    Written by ``alzette.ledger.services.record_opening``."""
+
+    kind = models.CharField(max_length=40)
+    leaf_index = models.PositiveBigIntegerField()
+    payload = models.JSONField()
+    salt = models.CharField(max_length=64)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ("leaf_index",)
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.leaf_index}"

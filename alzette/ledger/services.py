@@ -121,6 +121,26 @@ def record(
     return append(entry), commitment
 
 
+def record_opening(
+    model: type[Any],
+    kind: str,
+    actor: str,
+    object_ref: str,
+    payload: dict[str, Any],
+    /,
+    *,
+    using: str,
+    **fields: Any,
+) -> Any:
+    """``record`` the entry, then store its opening as a row of ``model`` (a subclass
+    of ``alzette.core.models.LedgerOpening``) in the caller's database ``using``,
+    inside the caller's transaction; ``fields`` are the model's own (its object)."""
+    receipt, commitment = record(kind, actor, object_ref, payload)
+    return model.objects.using(using).create(
+        kind=kind, payload=payload, leaf_index=receipt.leaf_index, salt=commitment.salt, **fields
+    )
+
+
 def append(entry: Entry) -> Receipt:
     """Append one entry; return its receipt."""
     return append_many([entry])[0]

@@ -24,7 +24,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from alzette.core.models import BaseModel
+from alzette.core.models import BaseModel, LedgerOpening
 
 #: INSEE code of a commune (Corsica's 2A/2B included).
 commune_validator = RegexValidator(
@@ -198,16 +198,7 @@ class GateKey(BaseModel):
         ordering = ("centre", "-created_at")
 
 
-class LedgerRecord(BaseModel):
+class LedgerRecord(LedgerOpening):
     """The opening of one of this app's ledger entries (its payload and salt)."""
 
-    kind = models.CharField(_("kind"), max_length=64)
-    object_ref = models.CharField(_("object"), max_length=200)
-    payload = models.JSONField(_("payload"))
-    leaf_index = models.BigIntegerField(_("leaf index"))
-    salt = models.CharField(_("salt"), max_length=128)
-
-    class Meta:
-        verbose_name = _("ledger record")
-        verbose_name_plural = _("ledger records")
-        ordering = ("leaf_index",)
+    object_ref = models.CharField(_("object"), max_length=200, db_index=True)

@@ -53,13 +53,8 @@ def _record(kind: str, actor: str, object_ref: str, payload: dict[str, Any]) -> 
     """Append a ledger entry and keep its opening here (call last in the transaction)."""
     from alzette.ledger import services as ledger
 
-    receipt, commitment = ledger.record(kind, actor, object_ref, payload)
-    LedgerRecord.objects.create(
-        kind=kind,
-        object_ref=object_ref,
-        payload=payload,
-        leaf_index=receipt.leaf_index,
-        salt=commitment.salt,
+    ledger.record_opening(
+        LedgerRecord, kind, actor, object_ref, payload, using=PERSONAL, object_ref=object_ref
     )
 
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from alzette.core.models import BaseModel
+from alzette.core.models import BaseModel, LedgerOpening
 from alzette.territory.catalogue import vocab
 
 _COMMUNE = re.compile(r"^(2A|2B|[0-9]{2})[0-9]{3}$")
@@ -143,22 +143,11 @@ def _check_texts(errors: dict, field: str, value: Any, *, required: bool) -> Non
         errors[field] = _("A French text is required.")
 
 
-class LedgerRecord(models.Model):
+class LedgerRecord(LedgerOpening):
     """The opening of a catalogue entry in the ledger (payload and salt), kept here so
     anyone can check what was committed (docs/ledger.md)."""
 
     dataset_id = models.UUIDField(db_index=True)  # no foreign key: deletions are recorded too
-    kind = models.CharField(max_length=40)
-    leaf_index = models.PositiveBigIntegerField()
-    payload = models.JSONField()
-    salt = models.CharField(max_length=64)
-    recorded_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ("leaf_index",)
-
-    def __str__(self) -> str:
-        return f"{self.kind} #{self.leaf_index}"
 
 
 class Snapshot(models.Model):

@@ -108,10 +108,9 @@ def _record(kind: str, actor: str, dataset: Dataset, **extra: Any) -> None:
                "licence": dataset.licence, "access": dataset.access, "source": dataset.source,
                "source_options": dataset.source_options,
                "organisation": dataset.organisation.slug, **extra}  # fmt: skip
-    receipt, commitment = ledger.record(kind, actor, f"dataset:{dataset.pk}", payload)
-    LedgerRecord.objects.using(DB).create(
-        dataset_id=dataset.pk, kind=kind, payload=payload, leaf_index=receipt.leaf_index,
-        salt=commitment.salt,
+    ledger.record_opening(
+        LedgerRecord, kind, actor, f"dataset:{dataset.pk}", payload, using=DB,
+        dataset_id=dataset.pk,
     )  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from alzette.core.models import BaseModel
+from alzette.core.models import BaseModel, LedgerOpening
 from alzette.territory.catalogue.models import Dataset, Organisation
 from alzette.territory.partners import scopes as vocab
 
@@ -235,19 +235,8 @@ class AccessLog(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.subject}"
 
 
-class LedgerRecord(models.Model):
+class LedgerRecord(LedgerOpening):
     """The opening (payload and salt) of a sharing entry in the ledger, kept so that
     anyone can check what was committed (docs/ledger.md)."""
 
     object_ref = models.CharField(max_length=80, db_index=True)
-    kind = models.CharField(max_length=40)
-    leaf_index = models.PositiveBigIntegerField()
-    payload = models.JSONField()
-    salt = models.CharField(max_length=64)
-    recorded_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ("leaf_index",)
-
-    def __str__(self) -> str:
-        return f"{self.kind} #{self.leaf_index}"

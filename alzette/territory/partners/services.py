@@ -32,13 +32,8 @@ def hash_secret(secret: str) -> str:
 def _record(kind: str, actor: str, object_ref: str, payload: dict[str, Any]) -> None:
     from alzette.ledger import services as ledger
 
-    receipt, commitment = ledger.record(kind, actor, object_ref, payload)
-    LedgerRecord.objects.using(DB).create(
-        object_ref=object_ref,
-        kind=kind,
-        payload=payload,
-        leaf_index=receipt.leaf_index,
-        salt=commitment.salt,
+    ledger.record_opening(
+        LedgerRecord, kind, actor, object_ref, payload, using=DB, object_ref=object_ref
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from alzette.core.models import LedgerOpening
+
 
 class QuarantinedMessage(models.Model):
     """A device message that was refused: kept with the reason, never applied."""
@@ -148,20 +150,9 @@ class Alert(models.Model):
         return f"{self.rule} {self.entity_id} ({self.state})"
 
 
-class LedgerRecord(models.Model):
+class LedgerRecord(LedgerOpening):
     """The opening (payload and salt) of a supervision entry in the ledger, and the
     history of rules and alerts: who changed what, when (docs/supervision.md)."""
 
     object_ref = models.CharField(max_length=80, db_index=True)
-    kind = models.CharField(max_length=40)
     actor = models.CharField(max_length=40)
-    leaf_index = models.PositiveBigIntegerField()
-    payload = models.JSONField()
-    salt = models.CharField(max_length=64)
-    recorded_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ("leaf_index",)
-
-    def __str__(self) -> str:
-        return f"{self.kind} #{self.leaf_index}"

@@ -32,10 +32,9 @@ def record(kind: str, actor: str, object_ref: str, payload: dict[str, Any]) -> N
     if not _OBJECT.fullmatch(object_ref):  # a name the ledger cannot spell: its hash
         prefix = object_ref.split(":", 1)[0] if ":" in object_ref else "object"
         object_ref = f"{prefix}:{hashlib.sha256(object_ref.encode()).hexdigest()[:40]}"
-    receipt, commitment = ledger.record(kind, actor, object_ref, payload)
-    LedgerRecord.objects.using(DB).create(
-        object_ref=object_ref, kind=kind, actor=actor, payload=payload,
-        leaf_index=receipt.leaf_index, salt=commitment.salt,
+    ledger.record_opening(
+        LedgerRecord, kind, actor, object_ref, payload, using=DB,
+        object_ref=object_ref, actor=actor,
     )  # fmt: skip
 
 

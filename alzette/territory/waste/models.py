@@ -14,6 +14,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from alzette.core.models import LedgerOpening
+
 
 class Centre(models.Model):
     """A recycling centre (déchèterie), with its gate and its quota rules."""
@@ -136,18 +138,7 @@ class PickupRequest(models.Model):
         return self.status in (self.Status.REQUESTED, self.Status.SCHEDULED)
 
 
-class LedgerRecord(models.Model):
+class LedgerRecord(LedgerOpening):
     """The opening (payload and salt) of a waste entry in the ledger (docs/ledger.md)."""
 
     object_ref = models.CharField(max_length=80, db_index=True)
-    kind = models.CharField(max_length=40)
-    leaf_index = models.PositiveBigIntegerField()
-    payload = models.JSONField()
-    salt = models.CharField(max_length=64)
-    recorded_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ("leaf_index",)
-
-    def __str__(self) -> str:
-        return f"{self.kind} #{self.leaf_index}"

@@ -410,11 +410,9 @@ def skips(centre: Centre) -> list[ContainerView]:
 def _record(kind: str, actor: str, object_ref: str, payload: dict[str, Any]) -> None:
     from alzette.ledger import services as ledger
 
-    receipt, commitment = ledger.record(kind, actor, object_ref, payload)
-    LedgerRecord.objects.using(DB).create(
-        object_ref=object_ref, kind=kind, payload=payload,
-        leaf_index=receipt.leaf_index, salt=commitment.salt,
-    )  # fmt: skip
+    ledger.record_opening(
+        LedgerRecord, kind, actor, object_ref, payload, using=DB, object_ref=object_ref
+    )
 
 
 def _pickup_payload(request: PickupRequest) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from alzette.core.models import BaseModel
+from alzette.core.models import BaseModel, LedgerOpening
 from alzette.territory.events.models import TerritoryEvent
 
 #: The kind of territory event the bridge writes for a citizen's report.
@@ -143,18 +143,7 @@ class Intervention(BaseModel):
         return self.status in (self.Status.PLANNED, self.Status.IN_PROGRESS)
 
 
-class LedgerRecord(models.Model):
+class LedgerRecord(LedgerOpening):
     """The opening (payload and salt) of a dumping entry of the ledger (docs/ledger.md)."""
 
     object_ref = models.CharField(max_length=80, db_index=True)
-    kind = models.CharField(max_length=40)
-    leaf_index = models.PositiveBigIntegerField()
-    payload = models.JSONField()
-    salt = models.CharField(max_length=64)
-    recorded_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ("leaf_index",)
-
-    def __str__(self) -> str:
-        return f"{self.kind} #{self.leaf_index}"

@@ -149,11 +149,9 @@ def report(
 def _record(kind: str, actor: str, object_ref: str, payload: dict[str, Any]) -> None:
     from alzette.ledger import services as ledger
 
-    receipt, commitment = ledger.record(kind, actor, object_ref, payload)
-    LedgerRecord.objects.using(TERRITORY).create(
-        object_ref=object_ref, kind=kind, payload=payload, leaf_index=receipt.leaf_index,
-        salt=commitment.salt,
-    )  # fmt: skip
+    ledger.record_opening(
+        LedgerRecord, kind, actor, object_ref, payload, using=TERRITORY, object_ref=object_ref
+    )
 
 
 def citizen_reports() -> Any:

@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from alzette.core.models import BaseModel
+from alzette.core.models import BaseModel, LedgerOpening
 
 
 class Depot(BaseModel):
@@ -125,19 +125,8 @@ class Route(BaseModel):
         return f"{self.truck} · {len(self.sequence)}"
 
 
-class RoundRecord(models.Model):
+class RoundRecord(LedgerOpening):
     """The opening (payload and salt) of a round's ledger entry, kept so that anyone
     can check what was committed (docs/ledger.md)."""
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="records")
-    kind = models.CharField(max_length=40)
-    leaf_index = models.PositiveBigIntegerField()
-    payload = models.JSONField()
-    salt = models.CharField(max_length=64)
-    recorded_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ("leaf_index",)
-
-    def __str__(self) -> str:
-        return f"{self.kind} #{self.leaf_index}"

@@ -332,11 +332,9 @@ def _computed_payload(found: Round) -> dict[str, Any]:
 def _record(kind: str, actor: str, found: Round, payload: dict[str, Any]) -> None:
     from alzette.ledger import services as ledger
 
-    receipt, commitment = ledger.record(kind, actor, f"waste_round:{found.pk}", payload)
-    RoundRecord.objects.using(DB).create(
-        round=found, kind=kind, payload=payload, leaf_index=receipt.leaf_index,
-        salt=commitment.salt,
-    )  # fmt: skip
+    ledger.record_opening(
+        RoundRecord, kind, actor, f"waste_round:{found.pk}", payload, using=DB, round=found
+    )
 
 
 def latest_round() -> Round | None:
