@@ -290,5 +290,9 @@ def test_demo_households(territory):
     assert counts == again and counts["households"] == 41
     assert services.household_of(citizen).reference == DEMO_REFERENCE
     assert services.find_card(badge="DEMO-BADGE-0001").household.reference == DEMO_REFERENCE
+    # The synthetic households hold bins of the demo equipment and badges of their own.
+    one = services.find_card(badge="DEMO-BADGE-0002").household
+    assert one.reference == "DEMO-SYN-57038-001"
+    assert one.bins.get().bin_id == "urn:ngsi-ld:WasteContainer:bin-57038-002"
     assert HouseholdLift.objects.filter(lift_id__gte=0).count() == 0
     assert services.bill_for(services.household_of(citizen), 2026, today=date(2026, 6, 30))

@@ -35,7 +35,11 @@ DEMO_BIN = "bin-57038-001"
 DEMO_BADGE = "DEMO-BADGE-0001"
 SYNTHETIC = 40
 #: Synthetic households per commune, with the first bin number they get.
-SYNTHETIC_COMMUNES = (("57038", 101), ("54580", 101))
+#: They hold bins of the demo equipment (alzette.territory.waste.demo), so that the
+#: simulator's lifts count for them; bin-57038-001 is the demo citizen's.
+SYNTHETIC_COMMUNES = (("57038", 2), ("54580", 1))
+#: The synthetic households' recycling-centre badges (the simulator presents them).
+DEMO_BADGES = [f"DEMO-BADGE-{n:04d}" for n in range(2, SYNTHETIC + 2)]
 ACTOR = "system:demo"
 
 
@@ -49,22 +53,27 @@ def ensure_demo_households(today: date | None = None) -> dict[str, int]:
     demo = _household(DEMO_REFERENCE, "57038", DEMO_BIN, today, index=0)
     if citizen is not None:
         demo.members.add(citizen)
-    if not CentreCard.objects.filter(
-        digest=services.card_digest(CardKind.BADGE, DEMO_BADGE)
-    ).exists():
-        services.register_card(demo, CardKind.BADGE, DEMO_BADGE)
+    _badge(demo, DEMO_BADGE)
     per_commune = SYNTHETIC // len(SYNTHETIC_COMMUNES)
     index = 1
     for commune, first_bin in SYNTHETIC_COMMUNES:
         for n in range(per_commune):
             reference = f"DEMO-SYN-{commune}-{n + 1:03d}"
-            _household(reference, commune, f"bin-{commune}-{first_bin + n:03d}", today, index)
+            household = _household(
+                reference, commune, f"bin-{commune}-{first_bin + n:03d}", today, index
+            )
+            _badge(household, DEMO_BADGES[index - 1])
             index += 1
     return {
         "households": Household.objects.filter(reference__startswith="DEMO-").count(),
         "lifts": HouseholdLift.objects.filter(synthetic=True).count(),
         "cards": CentreCard.objects.filter(household__reference__startswith="DEMO-").count(),
     }
+
+
+def _badge(household: Household, badge: str) -> None:
+    if not CentreCard.objects.filter(digest=services.card_digest(CardKind.BADGE, badge)).exists():
+        services.register_card(household, CardKind.BADGE, badge)
 
 
 def ensure_demo_tariffs(year: int) -> None:
