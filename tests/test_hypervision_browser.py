@@ -4,6 +4,8 @@ server-sent events; the page and a board pass axe-core and fit a phone."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from alzette.territory.hypervision import layers
@@ -15,15 +17,22 @@ from tests.test_browser_procedures import PHONE, log_in_agent
 from tests.test_hypervision_layers import AUDUN, VILLERUPT, container, upsert
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)]
+#: Streams end quickly in these tests (the browser reconnects with its cursor).
+STREAM_SECONDS = 3
 
 BIN = "urn:ngsi-ld:WasteContainer:bin-57038-001"
 
 
 @pytest.fixture(autouse=True)
 def _quick_streams(settings):
-    settings.ALZETTE_HYPERVISION_STREAM_SECONDS = 20
+    settings.ALZETTE_HYPERVISION_STREAM_SECONDS = STREAM_SECONDS
     settings.ALZETTE_HYPERVISION_POLL_SECONDS = 0.3
     layers.reload()
+    yield
+    # The page is closed (it was set up after this fixture); a stream it opened lasts
+    # until its end. Let it end here, so that it never queries the live server's
+    # database while the next test flushes it (SQLite: "table is locked").
+    time.sleep(STREAM_SECONDS + 1)
 
 
 @pytest.fixture

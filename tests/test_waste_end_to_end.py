@@ -8,6 +8,7 @@ Chromium, OR-Tools, the truck's RFID lift, the households' receiver and page."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -31,6 +32,8 @@ from tests.conftest import ALL_DATABASES
 from tests.test_browser_procedures import log_in_agent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)]
+#: Streams end quickly in these tests (the browser reconnects with its cursor).
+STREAM_SECONDS = 3
 
 NAME = "bin-57038-001"
 BIN = f"urn:ngsi-ld:WasteContainer:{NAME}"
@@ -38,11 +41,16 @@ BIN = f"urn:ngsi-ld:WasteContainer:{NAME}"
 
 @pytest.fixture(autouse=True)
 def _quick_streams(settings, monkeypatch):
-    settings.ALZETTE_HYPERVISION_STREAM_SECONDS = 20
+    settings.ALZETTE_HYPERVISION_STREAM_SECONDS = STREAM_SECONDS
     settings.ALZETTE_HYPERVISION_POLL_SECONDS = 0.3
     layers.reload()
     # live_server shares one SQLite connection between its threads: one lane.
     monkeypatch.setattr(simulators.HttpTransport, "CONNECTIONS", 1)
+    yield
+    # The page is closed (it was set up after this fixture); a stream it opened lasts
+    # until its end. Let it end here, so that it never queries the live server's
+    # database while the next test flushes it (SQLite: "table is locked").
+    time.sleep(STREAM_SECONDS + 1)
 
 
 @pytest.fixture
