@@ -7,14 +7,19 @@ from alzette.api.errors import install_error_handlers
 from alzette.api.openapi import AlzetteAPI
 from alzette.api.parser import StrictJsonParser
 from alzette.ledger.api import router as ledger_router
+from alzette.personal.homewater.api import router as homewater_router
 from alzette.personal.households.api import router as households_router
 from alzette.personal.procedures.api import router as procedures_router
 from alzette.territory.catalogue.api import router as catalogue_router
 from alzette.territory.documents.api import router as documents_router
 from alzette.territory.events.api import router as events_router
 from alzette.territory.geo.api import router as geo_router
+from alzette.territory.lighting.api import router as lighting_router
+from alzette.territory.lighting.commands.api import router as lighting_commands_router
+from alzette.territory.lighting.energy.api import router as lighting_energy_router
 from alzette.territory.partners.api import router as partners_router
 from alzette.territory.supervision.api import router as supervision_router
+from alzette.territory.water.api import router as water_router
 
 api = AlzetteAPI(
     title="Alzette platform API",
@@ -39,3 +44,8 @@ api.add_router("/ledger", ledger_router)
 api.add_router("/procedures", procedures_router)
 api.add_router("/waste", households_router)
 api.add_router("/supervision", supervision_router)
+api.add_router("/lighting", lighting_router)
+api.add_router("/lighting", lighting_commands_router)
+api.add_router("/lighting", lighting_energy_router)
+api.add_router("/water", water_router)
+api.add_router("/water", homewater_router)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "alzette.personal.procedures",
     "alzette.personal.payments",
     "alzette.personal.households",
+    "alzette.personal.homewater",
     "oauth2_provider",
     # Territory repository.
     "alzette.territory.geo",
@@ -84,6 +85,11 @@ INSTALLED_APPS = [
     "alzette.territory.waste",
     "alzette.territory.waste.rounds",
     "alzette.territory.waste.dumping",
+    "alzette.territory.lighting",
+    "alzette.territory.lighting.commands",
+    "alzette.territory.lighting.energy",
+    "alzette.territory.lighting.repairs",
+    "alzette.territory.water",
     "alzette.personal.developers",
     # The anonymisation bridge (no models): personal data reaches the territory only here.
     "alzette.bridge",

@@ -46,6 +46,10 @@ JOBS: tuple[Job, ...] = (
     Job("partners-expiry", ("partners", "expire"), {"minute": "*/5"}),
     Job("supervision-check", ("supervision", "check"), {"minute": "*/5"}),
     Job("supervision-purge", ("supervision", "purge"), {"minute": "40", "hour": "3"}),
+    Job("lighting-schedule", ("lighting", "schedule"), {"minute": "*"}),
+    Job("lighting-retry", ("lighting", "retry"), {"minute": "*"}),
+    Job("water-detect", ("water", "detect"), {"minute": "*/15"}),
+    Job("homewater-check", ("homewater", "check"), {"minute": "25"}),
 )
 
 

@@ -38,6 +38,7 @@ APP_REPOSITORY: dict[str, str] = {
     "files": PERSONAL,  # attachments: what people upload is personal data
     "payments": PERSONAL,  # payments of persons, kept (unlinked) for the accounts
     "households": PERSONAL,  # households, their bins and badges, lifts counted, bills
+    "homewater": PERSONAL,  # households' water meters, their readings and warnings
     "oauth2_provider": PERSONAL,  # django-oauth-toolkit: clients, grants and tokens of persons
     # Alzette apps, territory side.
     "geo": TERRITORY,
@@ -52,6 +53,11 @@ APP_REPOSITORY: dict[str, str] = {
     "waste": TERRITORY,  # waste assets' operations: lifts per bin, openings, centre passages
     "waste_rounds": TERRITORY,  # collection rounds: trucks, depots, computed routes
     "waste_dumping": TERRITORY,  # illegal dumping: agents' reports, hot spots, interventions
+    "lighting": TERRITORY,  # street lighting policies and calendar overrides
+    "lighting_commands": TERRITORY,  # commands sent to streetlights and each lamp's state
+    "lighting_energy": TERRITORY,  # streetlights' energy per day, against full power
+    "lighting_repairs": TERRITORY,  # broken streetlights and their repairs
+    "water": TERRITORY,  # water districts, meters' anonymous state, leak detection
     # The ledger (no personal data: pseudonyms and salted commitments only).
     "ledger": LEDGER,
 }

@@ -73,6 +73,15 @@ KINDS = frozenset(
         "household.bill_estimated",
         "centre.access_refused",
         "centre.pickup_requested",
+        "device.command_acknowledged",
+        "device.command_failed",
+        "device.command_refused",
+        "lighting_policy.changed",
+        "lighting_override.changed",
+        "lighting_repair.changed",
+        "water_district.changed",
+        "household.meter_allocated",
+        "household.water_warning",
     }
 )
 

@@ -59,7 +59,9 @@ def _rules() -> list[AlertRule]:
     now = time.monotonic()
     if _rules_cache["rules"] is None or now - _rules_cache["at"] > RULES_TTL:
         _rules_cache["rules"] = list(
-            AlertRule.objects.using(DB).filter(enabled=True).exclude(kind=AlertRule.Kind.NODATA)
+            AlertRule.objects.using(DB)
+            .filter(enabled=True)
+            .exclude(kind__in=(AlertRule.Kind.NODATA, AlertRule.Kind.DETECTOR))
         )
         _rules_cache["at"] = now
     return _rules_cache["rules"]
@@ -120,6 +122,61 @@ def check_no_data(now: datetime | None = None) -> list[Alert]:
             if alert is not None:
                 fired.append(alert)
     return fired
+
+
+# --- detectors ---------------------------------------------------------------------------
+
+
+def detector_rule(
+    key: str,
+    *,
+    name: str,
+    entity_type: str,
+    attribute: str,
+    severity: str = AlertRule.Severity.WARNING,
+) -> AlertRule:
+    """The rule a platform detector fires through, created (enabled) the first time.
+
+    Agents see it among the rules and may disable it or change its severity; its
+    test lives in the detector's code (docs/supervision.md, "Detectors")."""
+    rule = AlertRule.objects.using(DB).filter(detector=key).first()
+    if rule is not None:
+        return rule
+    try:
+        with transaction.atomic(using=DB):
+            return AlertRule.objects.using(DB).create(
+                detector=key, name=name, entity_type=entity_type, attribute=attribute,
+                kind=AlertRule.Kind.DETECTOR, severity=severity, created_by="system",
+                unit=services.EPCI,
+            )  # fmt: skip
+    except IntegrityError:  # another process created it a moment ago
+        return AlertRule.objects.using(DB).get(detector=key)
+
+
+def raise_detected(
+    rule: AlertRule, entity_id: str, value: Any, message: str, at: datetime | None = None
+) -> Alert | None:
+    """Fire the detector's alert for ``entity_id`` (None when the rule is disabled or an
+    alert is already open for it). Call inside or outside a transaction."""
+    if not rule.enabled:
+        return None
+    return _fire(rule, entity_id, value, message, at or datetime.now(UTC))
+
+
+def clear_detected(rule: AlertRule, entity_id: str, comment: str) -> int:
+    """Close the detector's open alert on ``entity_id`` once its condition has cleared;
+    how many were closed (recorded in the ledger like an agent's closing)."""
+    now = datetime.now(UTC)
+    closed = 0
+    for alert in Alert.objects.using(DB).filter(rule=rule, entity_id=entity_id,
+                                                state__in=Alert.OPEN):  # fmt: skip
+        alert.state, alert.closed_at, alert.closed_by = Alert.State.CLOSED, now, "system"
+        alert.comment = (alert.comment + "\n" + comment).strip()[:2000]
+        alert.save(using=DB, update_fields=["state", "closed_at", "closed_by", "comment"])
+        payload = {"alert": alert.pk, "by": "detector", "comment": comment[:200]}
+        services.record("alert.closed", "system:supervision", f"alert:{alert.pk}", payload)
+        closed += 1
+    return closed
 
 
 # --- evaluation --------------------------------------------------------------------------

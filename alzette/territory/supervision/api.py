@@ -99,6 +99,8 @@ class RuleIn(Schema):
 
 
 class RuleOut(RuleIn):
+    kind: Literal["threshold", "rate", "nodata", "geofence", "detector"]  # type: ignore[assignment]
+    detector: str = Field("", description="The platform detector owning the rule, if any.")
     id: int
     unit: str
     created_by: str
@@ -119,7 +121,7 @@ def _alert(alert: Alert) -> dict[str, Any]:
 def _rule(rule: AlertRule) -> dict[str, Any]:
     return {
         **{name: getattr(rule, name) for name in services.RULE_FIELDS},
-        "id": rule.pk, "unit": rule.unit, "created_by": rule.created_by,
+        "id": rule.pk, "unit": rule.unit, "created_by": rule.created_by, "detector": rule.detector,
         "created_at": rule.created_at, "updated_at": rule.updated_at,
     }  # fmt: skip
 
@@ -205,7 +207,8 @@ def update_rule(request: HttpRequest, rule_id: int, body: RuleIn) -> Any:
     try:
         rule = services.save_rule(actor, body.model_dump(), rule)
     except services.NotAllowed:
-        raise HttpError(403, "This rule belongs to another unit.") from None
+        detail = "This rule belongs to another unit or to a platform detector."
+        raise HttpError(403, detail) from None
     except DjangoValidationError as exc:
         return _invalid(request, exc)
     return _rule(rule)

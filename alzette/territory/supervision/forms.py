@@ -34,7 +34,10 @@ class RuleForm(forms.Form):
         label=_("Only in the commune"), max_length=5, required=False,
         help_text=_("Optional INSEE code, e.g. 57038."),
     )  # fmt: skip
-    kind = forms.ChoiceField(label=_("Kind"), choices=AlertRule.Kind.choices)
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[c for c in AlertRule.Kind.choices if c[0] != AlertRule.Kind.DETECTOR],
+    )
     operator = forms.ChoiceField(
         label=_("Comparison"), choices=_BLANK + AlertRule.Operator.choices, required=False
     )

@@ -54,6 +54,8 @@ class AlertRule(models.Model):
         RATE = "rate", _("rate of change")
         NODATA = "nodata", _("no data")
         GEOFENCE = "geofence", _("geofence")
+        #: Set by a platform detector (a leak, a lamp out), not tested by the rule engine.
+        DETECTOR = "detector", _("detector")
 
     class Operator(models.TextChoices):
         GT = "gt", ">"
@@ -94,6 +96,8 @@ class AlertRule(models.Model):
         _("severity"), max_length=8, choices=Severity.choices, default=Severity.WARNING
     )
     enabled = models.BooleanField(_("enabled"), default=True)
+    #: The key of the platform detector that owns this rule ("water.night-flow"), or blank.
+    detector = models.CharField(_("detector"), max_length=64, blank=True)
     created_by = models.CharField(_("created by"), max_length=40)
     #: The organisational unit owning the rule (INSEE code or the EPCI's code).
     unit = models.CharField(_("unit"), max_length=32)
@@ -105,6 +109,13 @@ class AlertRule(models.Model):
         verbose_name_plural = _("alert rules")
         ordering = ("name", "id")
         indexes = [models.Index(fields=["enabled", "entity_type"], name="supervision_rule_type")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["detector"],
+                condition=~models.Q(detector=""),
+                name="supervision_rule_detector_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -68,7 +68,9 @@ def actor_of(user: Any) -> Actor:
 def rule_abilities(actor: Actor, rule: AlertRule | None = None) -> dict[str, bool]:
     """Agents see every rule; they change those of their unit (the EPCI's agents, all)."""
     mine = actor.agent and (rule is None or actor.epci or rule.unit == actor.unit)
-    return {"view": actor.agent, "create": actor.agent, "change": mine}
+    # A detector's rule is the platform's: its test is code; agents turn it off or on.
+    edit = mine and not (rule is not None and rule.detector)
+    return {"view": actor.agent, "create": actor.agent, "change": mine, "edit": edit}
 
 
 def alert_abilities(actor: Actor, alert: Alert) -> dict[str, bool]:
@@ -122,7 +124,7 @@ def check_rule(data: dict[str, Any]) -> dict[str, Any]:
         errors["commune"] = _("A commune is given by its INSEE code (5 characters).")
     if out["severity"] not in AlertRule.Severity.values:
         errors["severity"] = _("Choose a severity.")
-    if kind not in AlertRule.Kind.values:
+    if kind not in AlertRule.Kind.values or kind == AlertRule.Kind.DETECTOR:
         errors["kind"] = _("Choose the kind of rule.")
     elif kind in (AlertRule.Kind.THRESHOLD, AlertRule.Kind.RATE):
         if out["operator"] not in AlertRule.Operator.values:
@@ -176,7 +178,7 @@ def _check_area(out: dict[str, Any], errors: dict[str, str]) -> None:
 
 def save_rule(actor: Actor, data: dict[str, Any], rule: AlertRule | None = None) -> AlertRule:
     """Create a rule (for the actor's unit) or change one; recorded in the ledger."""
-    if not rule_abilities(actor, rule)["change" if rule else "create"]:
+    if not rule_abilities(actor, rule)["edit" if rule else "create"]:
         raise NotAllowed
     fields = check_rule(data)
     with transaction.atomic(using=DB):
@@ -194,8 +196,23 @@ def save_rule(actor: Actor, data: dict[str, Any], rule: AlertRule | None = None)
 
 
 def set_enabled(actor: Actor, rule: AlertRule, enabled: bool) -> AlertRule:
+    if rule.detector:
+        return _toggle_detector(actor, rule, enabled)
     fields = {name: getattr(rule, name) for name in RULE_FIELDS}
     return save_rule(actor, {**fields, "enabled": enabled}, rule)
+
+
+def _toggle_detector(actor: Actor, rule: AlertRule, enabled: bool) -> AlertRule:
+    if not rule_abilities(actor, rule)["change"]:
+        raise NotAllowed
+    rule.enabled = enabled
+    rule.save(using=DB, update_fields=["enabled", "updated_at"])
+    from alzette.territory.supervision import alerts
+
+    alerts.forget_rules()
+    payload = {"detector": rule.detector, "enabled": enabled}
+    record("alert_rule.changed", _ref(actor), f"alert_rule:{rule.pk}", payload)
+    return rule
 
 
 # --- Alerts -------------------------------------------------------------------------------

@@ -150,7 +150,7 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
         rule = AlertRule.objects.using(DB).filter(pk=rule_id).first()
         if rule is None:
             raise Http404("No such rule.")
-        if not services.rule_abilities(actor, rule)["change"]:
+        if not services.rule_abilities(actor, rule)["edit"]:
             raise PermissionDenied
     if request.method == "POST":
         form = RuleForm(request.POST)

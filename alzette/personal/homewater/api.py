@@ -1,0 +1,7 @@
+"""A household's own water consumption in the platform API (/api/v1/water)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["water"])

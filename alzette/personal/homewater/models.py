@@ -1,0 +1,3 @@
+"""Household water."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""Commands to streetlights and each lamp's state in the platform API (/api/v1/lighting)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["lighting"])

@@ -1,0 +1,3 @@
+"""Commands to streetlights."""
+
+from __future__ import annotations

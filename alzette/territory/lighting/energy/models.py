@@ -1,0 +1,3 @@
+"""Street lighting energy."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Street lighting."""
+
+from __future__ import annotations

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LightingRepairsConfig(AppConfig):
+    name = "alzette.territory.lighting.repairs"
+    label = "lighting_repairs"
+    verbose_name = _("Streetlight repairs")
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,3 @@
+"""Streetlight repairs."""
+
+from __future__ import annotations

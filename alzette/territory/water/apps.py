@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WaterConfig(AppConfig):
+    name = "alzette.territory.water"
+    label = "water"
+    verbose_name = _("Water networks")
+    default_auto_field = "django.db.models.BigAutoField"

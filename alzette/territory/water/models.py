@@ -1,0 +1,3 @@
+"""Water networks."""
+
+from __future__ import annotations
