@@ -159,7 +159,7 @@ def administrator():
 
 @pytest.fixture
 def procedures(agent_audun, agent_villerupt):
-    """The five demo procedures, with instructor groups for Audun-le-Tiche and Villerupt."""
+    """The six demo procedures, with instructor groups for Audun-le-Tiche and Villerupt."""
     from alzette.personal.procedures.demo import ensure_demo_procedures
     from alzette.personal.procedures.models import Procedure
 

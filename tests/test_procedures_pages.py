@@ -41,9 +41,9 @@ def _started(client, slug="preinscription-creche") -> str:
 
 def test_the_catalogue_lists_the_open_procedures(procedures):
     html = _client().get("/procedures/", **EN).content.decode()
-    assert html.count('class="pr-card"') == 5 and "Crèche pre-registration" in html
+    assert html.count('class="pr-card"') == 6 and "Crèche pre-registration" in html
     Procedure.objects.filter(slug="demande-bac").update(published=False)
-    assert _client().get("/procedures/").content.decode().count('class="pr-card"') == 4
+    assert _client().get("/procedures/").content.decode().count('class="pr-card"') == 5
 
 
 def test_a_citizen_saves_a_draft_then_submits(citizen, procedures):

@@ -1,4 +1,4 @@
-"""The five procedures of the demo, their forms and instructor groups.
+"""The six procedures of the demo, their forms and instructor groups.
 
 Idempotent (``alzette demo`` runs it on every start): a procedure that exists is
 left as agents changed it. Needs the organisational units and the demo agents.
@@ -271,6 +271,61 @@ DUMP = [
     {"key": "details", "type": "textarea", "label": t("Précisions", "Details", "Einzelheiten")},
 ]
 
+LIGHT = [
+    {
+        "key": "intro",
+        "type": "help",
+        "label": t(
+            "Signalez un lampadaire en panne. Vous pouvez rester anonyme ; "
+            "ni votre commentaire ni la photo ne sont transmis aux équipes techniques.",
+            "Report a broken streetlight. You may stay anonymous; neither your comment nor "
+            "the photo is passed on to the technical teams.",
+        ),
+    },
+    {
+        "key": "lamp",
+        "type": "text",
+        "label": t("Numéro inscrit sur le mât", "Number on the pole", "Nummer am Mast"),
+        "help": t(
+            "Par exemple 57038-001 : le code de la commune et le numéro du lampadaire.",
+            "For example 57038-001: the commune's code and the lamp's number.",
+        ),
+        "required": True,
+        "validation": {
+            "max_length": 20,
+            "pattern": r"\s*[0-9][0-9AB][0-9]{3}\s*[- ]\s*[0-9]{1,4}\s*",
+            "pattern_message": t(
+                "Format 57038-001 (commune, puis numéro).", "Format 57038-001 (commune, number)."
+            ),
+            "asset": "Streetlight",
+            "asset_message": t(
+                "Aucun lampadaire ne porte ce numéro. Vérifiez le numéro sur le mât.",
+                "No streetlight has this number. Check the number on the pole.",
+            ),
+        },
+    },
+    {
+        "key": "problem",
+        "type": "choice",
+        "label": t("Que se passe-t-il ?", "What is wrong?", "Was ist los?"),
+        "required": True,
+        "choices": [
+            {"value": "off", "label": t("Éteint la nuit", "Off at night", "Nachts aus")},
+            {"value": "flickering", "label": t("Clignote", "Flickering", "Flackert")},
+            {"value": "on-by-day", "label": t("Allumé le jour", "On by day", "Tagsüber an")},
+            {"value": "damaged", "label": t("Mât ou lanterne abîmé", "Pole or lantern damaged")},
+        ],
+    },
+    {
+        "key": "photo",
+        "type": "file",
+        "label": t("Photo", "Photo", "Foto"),
+        "accept": IMAGES,
+        "max_size": 8 * 1024 * 1024,
+    },
+    {"key": "details", "type": "textarea", "label": t("Commentaire", "Comment", "Kommentar")},
+]
+
 PARKING = [
     *_identity(),
     {"key": "vehicle", "type": "section", "label": t("Le véhicule", "The vehicle", "Das Fahrzeug")},
@@ -369,6 +424,25 @@ PROCEDURES = (
         False,
         True,
         DUMP,
+    ),
+    (
+        "signalement-eclairage",
+        t(
+            "Signaler un lampadaire en panne",
+            "Report a broken streetlight",
+            "Defekte Straßenlaterne melden",
+        ),
+        t(
+            "Le numéro inscrit sur le mât ; anonyme possible.",
+            "The number on the pole; anonymous allowed.",
+        ),
+        "CCPHVA",
+        "ECL",
+        0,
+        10,
+        False,
+        True,
+        LIGHT,
     ),
     (
         "permis-stationnement-resident",

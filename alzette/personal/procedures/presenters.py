@@ -4,10 +4,36 @@ dictionaries (labels in the reader's language, current values, errors, visibilit
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from alzette.core.translated import pick
 from alzette.personal.procedures.schema import visible
+
+#: Functions ``(dossier) -> dict | None`` telling a citizen what became of their report
+#: elsewhere (the repair of the streetlight they reported): ``{"asset", "address",
+#: "status", "planned_for", "done_on"}``. Registered by the bridge.
+FOLLOW_UPS: list[Callable[[Any], dict[str, Any] | None]] = []
+
+
+def register_follow_up(function: Callable[[Any], dict[str, Any] | None]) -> None:
+    if function not in FOLLOW_UPS:
+        FOLLOW_UPS.append(function)
+
+
+def follow_ups(dossier: Any) -> list[dict[str, Any]]:
+    """What the registered follow-ups say of ``dossier`` (a failing one says nothing)."""
+    found = []
+    for function in FOLLOW_UPS:
+        try:
+            result = function(dossier)
+        except Exception:  # a follow-up never breaks the citizen's page
+            logging.getLogger(__name__).exception("follow-up %s failed", function)
+            continue
+        if result:
+            found.append(result)
+    return found
 
 
 def field_views(

@@ -62,6 +62,12 @@ DEFAULT_MAX_LENGTH = {"text": 200, "textarea": 5000}
 DEFAULT_BBOX = (5.85, 49.33, 6.08, 49.53)
 
 
+#: Checks of asset references (``"validation": {"asset": "Streetlight"}`` on a text
+#: field): the asset kind -> whether a reference names a known asset. Registered by
+#: the apps that know the assets (the bridge, for the territory's streetlights).
+ASSET_CHECKS: dict[str, Callable[[str], bool]] = {}
+
+
 class SchemaError(ValueError):
     """A form definition that cannot be used; the message names the field."""
 
@@ -287,6 +293,11 @@ def _text(definition: dict[str, Any], raw: Any, _context: Context) -> str:
     pattern = rules.get("pattern")
     if pattern and not re.fullmatch(pattern, value):
         raise Invalid(pick(rules.get("pattern_message")) or _("The format is not valid."))
+    asset = rules.get("asset")
+    if asset:
+        check = ASSET_CHECKS.get(str(asset))
+        if check is None or not check(value):
+            raise Invalid(pick(rules.get("asset_message")) or _("No such item is known here."))
     return value
 
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from alzette.personal.accounts.models import User
 from alzette.personal.procedures import agent_api, authz, formdata, services
 from alzette.personal.procedures.models import AgentToken, Dossier, EventKind, Procedure, Status
-from alzette.personal.procedures.presenters import field_views
+from alzette.personal.procedures.presenters import field_views, follow_ups
 
 _ANONYMOUS = "procedures_anonymous"
 
@@ -175,6 +175,7 @@ def _follow(request: HttpRequest, dossier: Dossier) -> HttpResponse:
             "names": names,
             "attachments": _answer_files(dossier, names),
             "abilities": dossier.get_abilities(request.user),
+            "follow_ups": follow_ups(dossier),
         },
     )
 

@@ -28,6 +28,9 @@ class TerritoryEvent(BaseModel):
         default="open",
     )
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    # The territory's asset the report is about (a streetlight's entity id): an
+    # asset, never a person.
+    asset_ref = models.CharField(_("asset"), max_length=150, blank=True, db_index=True)
     # A keyed hash of the source (HMAC): the bridge finds the event again to close
     # it; nothing here leads back to the file or the person.
     source_ref = models.CharField(max_length=64, unique=True)

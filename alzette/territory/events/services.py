@@ -30,6 +30,7 @@ def record_event(
     observed_on: date,
     commune_code: str = "",
     categories: Iterable[str] = (),
+    asset_ref: str = "",
 ) -> TerritoryEvent:
     """Create (or leave as is) the event of ``source_ref``."""
     event, _created = TerritoryEvent.objects.get_or_create(
@@ -41,6 +42,7 @@ def record_event(
             "observed_on": observed_on,
             "commune_code": commune_code,
             "categories": sorted(set(categories)),
+            "asset_ref": asset_ref,
         },
     )
     return event

@@ -7,3 +7,8 @@ class LightingRepairsConfig(AppConfig):
     label = "lighting_repairs"
     verbose_name = _("Streetlight repairs")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from alzette.territory.lighting.repairs import receivers
+
+        receivers.connect()
