@@ -7,3 +7,8 @@ class WaterConfig(AppConfig):
     label = "water"
     verbose_name = _("Water networks")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from alzette.territory.water import receivers
+
+        receivers.connect()

@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from alzette.territory.water import views
 
 app_name = "water"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("districts/<str:slug>/", views.district, name="district"),
+]

@@ -1,0 +1,152 @@
+"""Water devices through oneM2M: district inflow, pressure, quality, household meters,
+and the messages the water app refuses (quarantined with a reason, never applied)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from alzette.territory.ngsild import store
+from alzette.territory.supervision.models import QuarantinedMessage
+from alzette.territory.water import demo, services, signals
+from alzette.territory.water.models import District, DistrictHour, Meter, Reading
+from tests.conftest import ALL_DATABASES
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def network(territory):
+    return demo.ensure_demo_water()
+
+
+@pytest.fixture
+def heard():
+    got = []
+
+    def receiver(sender, **kwargs):
+        got.append(kwargs)
+
+    signals.meter_reading.connect(receiver, dispatch_uid="test-water-readings")
+    yield got
+    signals.meter_reading.disconnect(dispatch_uid="test-water-readings")
+
+
+def device(m2m, name: str, container: str) -> str:
+    ae = m2m.register(name)
+    m2m.container(f"alzette/{name}", container, ae["aei"])
+    return ae["aei"]
+
+
+def post(m2m, aei, name, container, content):
+    response = m2m.instance(f"alzette/{name}/{container}", content, aei)
+    assert response.status_code == 201, response.content
+    return response
+
+
+def value(entity_id: str, term: str):
+    return services.value(store.get("", entity_id).body, term)
+
+
+def reasons() -> list[tuple[str, str]]:
+    return list(QuarantinedMessage.objects.order_by("pk").values_list("kind", "reason"))
+
+
+def test_demo_network(network):
+    assert network["districts"] == 10
+    assert network["meters"] == 60
+    assert District.objects.count() == 10
+    assert demo.demo_meters()[0] == ("W26-000001", "54521")
+    assert demo.ensure_demo_water() == network  # idempotent
+    assert value(services.pressure_id("57038-1"), "controlledProperty") == "pressure"
+
+
+def test_inflow_pressure_quality_reach_their_entities(network, m2m):
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    aei = device(m2m, "dmeter-57038-1", "flow")
+    post(m2m, aei, "dmeter-57038-1", "flow", {"index": 12345.6, "flow": 2400.0, "t": iso(now)})
+    eid = services.inflow_id("57038-1")
+    assert value(eid, "flow") == 2400.0
+    assert value(eid, "waterConsumption") == 12345
+    assert value(eid, "inflowIndex") == 12345.6
+    aei = device(m2m, "pressure-57038-1", "pressure")
+    post(m2m, aei, "pressure-57038-1", "pressure", {"bar": 3.9, "t": iso(now)})
+    assert value(services.pressure_id("57038-1"), "numValue") == 3.9
+    aei = device(m2m, "quality-57038-1", "quality")
+    post(m2m, aei, "quality-57038-1", "quality", {"pH": 7.4, "turbidity": 0.2, "t": iso(now)})
+    assert value(services.quality_id("57038-1"), "pH") == 7.4
+    assert reasons() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "container", "content", "kind", "words"),
+    [
+        ("dmeter-57038-1", "flow", {"index": 1.0, "flow": -5.0}, "out_of_range", "flow = -5"),
+        ("dmeter-57038-1", "flow", "not json", "unreadable", "index and flow"),
+        ("dmeter-99999-1", "flow", {"index": 1.0, "flow": 5.0}, "unknown_device", "no entity"),
+        ("pressure-57038-1", "pressure", {"bar": 17.5}, "out_of_range", "bar = 17.5"),
+        ("pressure-57038-1", "pressure", {"bar": "high"}, "unreadable", "not a number"),
+        ("quality-57038-1", "quality", {"pH": 15}, "out_of_range", "pH = 15"),
+        ("quality-57038-1", "quality", {"colour": "blue"}, "unreadable", "quality reading"),
+        ("pressure-57038-1", "pressure", {"bar": 3.0, "t": "2099-01-01T00:00:00Z"},
+         "future_time", "future"),
+        ("pressure-57038-1", "pressure", {"bar": 3.0, "t": "yesterday"}, "invalid_time",
+         "unreadable"),
+    ],
+)  # fmt: skip
+def test_impossible_device_messages_are_quarantined(network, m2m, name, container, content,
+                                                    kind, words):  # fmt: skip
+    aei = device(m2m, name, container)
+    post(m2m, aei, name, container, content)
+    found = reasons()
+    assert len(found) == 1 and found[0][0] == kind and words in found[0][1], found
+
+
+def test_household_meter_readings(network, m2m, heard):
+    aei = device(m2m, "hmeter-W26-000003", "index")
+    meter = Meter.objects.get(serial="W26-000003")
+    start = datetime.now(UTC).replace(minute=5, second=0, microsecond=0) - timedelta(hours=3)
+    post(m2m, aei, "hmeter-W26-000003", "index", {"index": 1000, "t": iso(start)})
+    post(m2m, aei, "hmeter-W26-000003", "index",
+         {"index": 1120, "t": iso(start + timedelta(hours=1))})  # fmt: skip
+    meter.refresh_from_db()
+    assert (meter.last_index, meter.last_at) == (1120, start + timedelta(hours=1))
+    hour = DistrictHour.objects.get(district=meter.district)
+    assert (hour.litres, hour.meters) == (120, 1)
+    assert [h["index_litres"] for h in heard] == [1000, 1120]
+    assert heard[0]["meter"] == "W26-000003" and heard[0]["source_ri"]
+    assert list(meter.recent_hours.values()) == [120]
+    assert reasons() == []
+    # Bad ones
+    bad = [
+        {"index": 1100, "t": iso(start + timedelta(hours=2))},  # backwards
+        {"index": 99_000, "t": iso(start + timedelta(hours=2))},  # 98 m³ in an hour
+        {"index": 1200, "t": "2099-01-01T00:00:00Z"},  # future
+        {"index": 12.5},  # not litres
+    ]
+    for content in bad:
+        post(m2m, aei, "hmeter-W26-000003", "index", content)
+    found = reasons()
+    assert [k for k, _ in found] == ["out_of_range", "out_of_range", "future_time", "unreadable"]
+    assert "backwards" in found[0][1] and "more than a household" in found[1][1]
+    unknown = device(m2m, "hmeter-W26-999999", "index")
+    post(m2m, unknown, "hmeter-W26-999999", "index", {"index": 5})
+    assert reasons()[-1][0] == "unknown_device"
+    meter.refresh_from_db()
+    assert meter.last_index == 1120 and len(heard) == 2
+
+
+def test_a_replayed_message_is_applied_once(network, m2m, heard):
+    from alzette.territory.onem2m.models import Resource
+    from alzette.territory.water import receivers
+
+    aei = device(m2m, "hmeter-W26-000003", "index")
+    post(m2m, aei, "hmeter-W26-000003", "index", {"index": 10})
+    instance = Resource.objects.filter(ty=4).order_by("-pk").first()
+    receivers.on_instance(None, instance=instance, container_path="alzette/hmeter-W26-000003/index")
+    assert len(heard) == 1 and Reading.objects.count() == 1
