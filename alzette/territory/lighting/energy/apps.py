@@ -7,3 +7,8 @@ class LightingEnergyConfig(AppConfig):
     label = "lighting_energy"
     verbose_name = _("Street lighting energy")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from alzette.territory.lighting.energy import receivers
+
+        receivers.connect()

@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from alzette.territory.lighting.energy import views
 
 app_name = "lighting_energy"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+]
