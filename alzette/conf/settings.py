@@ -397,7 +397,11 @@ OAUTH2_PROVIDER = oauth2_provider_settings(
 # stays in this process's environment: no database holds it.
 ALZETTE_BRIDGE_AGGREGATES = env_list(
     "ALZETTE_BRIDGE_AGGREGATES",
-    ["alzette.bridge.procedures.ProcedureFiles", "alzette.bridge.waste.BinLifts"],
+    [
+        "alzette.bridge.procedures.ProcedureFiles",
+        "alzette.bridge.waste.BinLifts",
+        "alzette.bridge.water.WaterUse",
+    ],
 )
 ALZETTE_BRIDGE_K = env_int("ALZETTE_BRIDGE_K", 10)
 ALZETTE_BRIDGE_EPSILON = env_str("ALZETTE_BRIDGE_EPSILON") or None
@@ -406,6 +410,15 @@ ALZETTE_BRIDGE_PSEUDONYM_KEY = env_str("ALZETTE_BRIDGE_PSEUDONYM_KEY")
 # empty: a key derived from SECRET_KEY. Set it in production so that changing
 # SECRET_KEY does not invalidate every card.
 ALZETTE_HOUSEHOLDS_CARD_KEY = env_str("ALZETTE_HOUSEHOLDS_CARD_KEY")
+
+# Households' water (docs/home-water.md): how long hourly readings and daily use are kept.
+ALZETTE_HOMEWATER_READING_DAYS = env_int("ALZETTE_HOMEWATER_READING_DAYS", 90)
+ALZETTE_HOMEWATER_DAILY_DAYS = env_int("ALZETTE_HOMEWATER_DAILY_DAYS", 800)
+
+# Water network (docs/water.md): the hours of use in a row that make a continuous flow
+# on a household meter, and the water a district uses unmetered (m³ a day).
+ALZETTE_WATER_CONTINUOUS_HOURS = env_int("ALZETTE_WATER_CONTINUOUS_HOURS", 24)
+ALZETTE_WATER_UNMETERED_M3_PER_DAY = float(env_str("ALZETTE_WATER_UNMETERED_M3_PER_DAY", "2"))
 
 # Supervision (docs/supervision.md): a device not heard from for this long is offline
 # (twice its period when it declares one), and a battery under this level is low.

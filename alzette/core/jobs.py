@@ -48,6 +48,7 @@ JOBS: tuple[Job, ...] = (
     Job("supervision-purge", ("supervision", "purge"), {"minute": "40", "hour": "3"}),
     Job("lighting-schedule", ("lighting", "schedule"), {"minute": "*"}),
     Job("lighting-retry", ("lighting", "retry"), {"minute": "*"}),
+    Job("lighting-energy", ("lighting", "energy"), {"minute": "17"}),
     Job("water-detect", ("water", "detect"), {"minute": "*/15"}),
     Job("homewater-check", ("homewater", "check"), {"minute": "25"}),
 )

@@ -30,6 +30,7 @@ DASHBOARD_WIDGETS: list[str] = [
     "alzette.personal.dashboard.widgets.connected.ConnectedServicesWidget",
     "alzette.personal.procedures.widgets.MyProceduresWidget",
     "alzette.personal.households.widgets.MyBinLiftsWidget",
+    "alzette.personal.homewater.widgets.MyWaterWidget",
     "alzette.personal.households.widgets.CentreOccupancyWidget",
 ]
 

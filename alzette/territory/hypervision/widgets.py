@@ -38,6 +38,7 @@ HYPERVISION_WIDGETS: list[str] = [
     "alzette.territory.hypervision.widgets.LiftsChartWidget",
     "alzette.territory.hypervision.widgets.AlertsChartWidget",
     "alzette.territory.hypervision.widgets.EventsChartWidget",
+    "alzette.territory.lighting.energy.widgets.EnergySavedWidget",
 ]
 
 DAYS = ("7", "14", "30")
