@@ -5,6 +5,9 @@ organisation's key (``Authorization: Bearer m2m_<prefix>_<secret>``); the key
 names the originators it may speak for (patterns such as ``Cbins-*``), and the
 AEs registered with it. Over MQTT the broker authenticates clients and its ACL
 binds each to its originator's topics (docs/onem2m.md), so the binding vouches.
+In-process requests of the platform's own applications (the lighting application
+``Clighting``, built with ``principal=INTERNAL``) never crossed a network: the
+code that built them vouches, and the access control policies still decide.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from alzette.territory.onem2m.models import Credential, Resource
 from alzette.territory.onem2m.primitives import Request
 
 BROKER = "broker"
+#: The platform itself, for requests built in-process (never set by a binding).
+INTERNAL = "internal"
 KEY_PREFIX = "m2m"
 
 
@@ -79,7 +84,7 @@ def authenticate(request: Request) -> str:
     originator = normalise(request.fr)
     if not originator and not registering(request):
         raise bad_request("the originator (X-M2M-Origin, fr) is mandatory")
-    if config.open_access() or request.principal == BROKER:
+    if config.open_access() or request.principal in (BROKER, INTERNAL):
         return originator
     credential: Any = request.principal
     if not isinstance(credential, Credential):

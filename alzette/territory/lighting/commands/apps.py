@@ -7,3 +7,8 @@ class LightingCommandsConfig(AppConfig):
     label = "lighting_commands"
     verbose_name = _("Commands to streetlights")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from alzette.territory.lighting.commands import receivers
+
+        receivers.connect()

@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401
+"""Commands to streetlights: agents' pages under /hypervision/lighting/lamps/."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from alzette.territory.lighting.commands import views
 
 app_name = "lighting_commands"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("command/", views.command, name="command"),
+    path("<slug:name>/", views.lamp, name="lamp"),
+]
