@@ -54,8 +54,10 @@ HYPERVISION_LAYERS: list[str] = [
     "alzette.territory.hypervision.layers.WasteLayer",
     "alzette.territory.waste.dumping.layers.DumpingLayer",
     "alzette.territory.waste.rounds.layers.RoundsLayer",
-    "alzette.territory.hypervision.layers.StreetlightsLayer",
-    "alzette.territory.hypervision.layers.WaterLayer",
+    # The streetlights with each lamp's command state (docs/lighting-commands.md).
+    "alzette.territory.lighting.commands.layers.LampCommandsLayer",
+    "alzette.territory.water.layers.DistrictMetersLayer",
+    "alzette.territory.water.layers.WaterSensorsLayer",
     "alzette.territory.hypervision.layers.EventsLayer",
     "alzette.territory.hypervision.layers.AlertsLayer",
 ]

@@ -10,19 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.utils.translation import gettext_lazy as _
-
-from alzette.territory.hypervision.layers import EntityLayer, Feature
+from alzette.territory.hypervision.layers import Feature, StreetlightsLayer
 from alzette.territory.lighting.commands import services
 
 
-class LampCommandsLayer(EntityLayer):
-    slug = "lamp-commands"
-    title = _("Streetlight commands")
-    theme = "lighting"
-    colour = "#b8860b"
-    entity_types = ("Streetlight",)
-    value_attribute = "illuminanceLevel"
+class LampCommandsLayer(StreetlightsLayer):
+    """The streetlights layer (same slug: boards and links keep working), decorated."""
 
     def _decorate(self, features: list[Feature]) -> list[Feature]:
         states = services.lamp_states([f["id"] for f in features])
