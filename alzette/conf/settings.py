@@ -432,7 +432,12 @@ ALZETTE_HYPERVISION_STREAM_SECONDS = env_int("ALZETTE_HYPERVISION_STREAM_SECONDS
 
 # Device simulators run by ``alzette simulate <name>`` (docs/simulators.md).
 ALZETTE_SIMULATORS = env_list(
-    "ALZETTE_SIMULATORS", ["alzette.territory.waste.simulator.WasteSimulator"]
+    "ALZETTE_SIMULATORS",
+    [
+        "alzette.territory.waste.simulator.WasteSimulator",
+        "alzette.territory.lighting.simulator.LightingSimulator",
+        "alzette.territory.water.simulator.WaterSimulator",
+    ],
 )
 
 # Waste collection rounds (docs/rounds.md): road distances from an OSRM-compatible

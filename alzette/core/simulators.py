@@ -7,6 +7,11 @@ for the devices' containers, calls to other HTTP APIs, actions in-process. The
 runner here registers the devices through oneM2M (HTTP, TS-0009, or MQTT,
 TS-0010), sends what the steps produce and displays the progress.
 
+Devices may take commands (``Device.commands``): they register request-reachable
+with an ACP and a subscription on their command container; the CSE's
+notifications reach the runner (``HttpListener``, or the broker) and each command
+is handed to ``Simulator.on_command``, whose answers are sent at once.
+
 The simulated clock never runs ahead of the real one: the platform quarantines
 observations from the future. An accelerated run therefore replays the past
 up to now, then continues at the real pace (``Clock``).
@@ -18,6 +23,7 @@ subclasses, each with a unique ``name``); the default is ``DEFAULT_SIMULATORS``.
 from __future__ import annotations
 
 import http.client
+import http.server
 import json
 import logging
 import queue
@@ -39,7 +45,11 @@ from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SIMULATORS = ["alzette.territory.waste.simulator.WasteSimulator"]
+DEFAULT_SIMULATORS = [
+    "alzette.territory.waste.simulator.WasteSimulator",
+    "alzette.territory.lighting.simulator.LightingSimulator",
+    "alzette.territory.water.simulator.WaterSimulator",
+]
 #: oneM2M release the simulated devices speak.
 RELEASE = "3"
 #: oneM2M statuses a registration may meet and carry on: created, name taken
@@ -65,12 +75,20 @@ class Container:
 
 @dataclass(frozen=True)
 class Device:
-    """A oneM2M AE: resource name ``name``, AE-ID (originator) ``C<name>``."""
+    """A oneM2M AE: resource name ``name``, AE-ID (originator) ``C<name>``.
+
+    A device that takes commands names its command container in ``commands``
+    (one of its containers, e.g. "cmd"): it registers request-reachable
+    (``rr``, a ``poa`` where the runner listens), grants ``commanders`` create
+    and retrieve on that container with an ACP, and subscribes to it; what the
+    CSE notifies reaches ``Simulator.on_command``."""
 
     name: str
     containers: tuple[Container, ...]
     app_id: str = "Nalzette-simulator"
     labels: tuple[str, ...] = ()
+    commands: str = ""
+    commanders: tuple[str, ...] = ()
 
     @property
     def originator(self) -> str:
@@ -110,6 +128,19 @@ class Action:
 
 
 Message = Reading | ApiCall | Action
+
+#: The ACP and subscription a commandable device creates (resource names).
+COMMAND_ACP = "commands-acp"
+COMMAND_SUB = "commands-sub"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A command a device received: the content of the instance created in its
+    command container (the JSON object, or the raw text)."""
+
+    device: str
+    content: Any
 
 
 @dataclass
@@ -178,6 +209,11 @@ class Simulator:
 
     def step(self, now: datetime, live: bool) -> Iterable[Message]:
         raise NotImplementedError
+
+    def on_command(self, device: str, content: Any, now: datetime) -> Iterable[Message]:
+        """A command reached ``device`` (simulated time ``now``): what it answers.
+        Devices that take commands override this; the default ignores them."""
+        return []
 
     def close(self) -> None:
         """Called once the run ends (to release what setup took)."""
@@ -267,6 +303,12 @@ class Transport:
         self.cse_rn = cse_rn
         self.cse_id = cse_id
         self.key = key
+        #: Commands received (``Incoming``), drained by ``run``.
+        self.inbox: queue.Queue[Incoming] = queue.Queue()
+
+    def points_of_access(self, device: Device) -> list[str]:
+        """Where the CSE reaches a device that takes commands (starts listening)."""
+        raise TransportError(f"the {self.name} transport cannot receive commands")
 
     def requests(self, items: list[dict[str, Any]]) -> list[tuple[int, Any]]:
         """Send request primitives; their (rsc, pc) in order. Raises TransportError."""
@@ -287,27 +329,82 @@ class Transport:
         return primitive
 
     def register(self, devices: list[Device]) -> int:
-        """Register AEs then their containers (idempotent); how many were new."""
+        """Register AEs then their containers (idempotent); how many were new.
+
+        A device that takes commands registers ``rr: true`` with its ``poa``, then
+        creates an ACP granting its commanders create + retrieve (acop 3), its
+        containers (the command container's ``acpi`` naming the ACP) and a
+        subscription to the command container notifying its own AE-ID (``net``
+        3, a direct child created). Already there from an earlier run: the poa
+        and the acpi are updated (the listening port changes)."""
         new = 0
-        aes = [
-            self._primitive(1, self.cse_rn, d.originator, 2, {"m2m:ae": {
-                "rn": d.name, "api": d.app_id, "rr": False, "srv": [RELEASE],
-                "lbl": list(d.labels)}})
-            for d in devices
-        ]  # fmt: skip
+        poa = {d.name: self.points_of_access(d) for d in devices if d.commands}
+        aes = []
+        for d in devices:
+            ae: dict[str, Any] = {"rn": d.name, "api": d.app_id, "rr": d.name in poa,
+                                  "srv": [RELEASE], "lbl": list(d.labels)}  # fmt: skip
+            if d.name in poa:
+                ae["poa"] = poa[d.name]
+            aes.append(self._primitive(1, self.cse_rn, d.originator, 2, {"m2m:ae": ae}))
+        updates: list[tuple[Device, dict[str, Any]]] = []
         for device, (rsc, pc) in zip(devices, self.requests(aes), strict=True):
             self._check_registration(device.name, rsc, pc)
             new += rsc == 2001
-        containers = [
-            (device, self._primitive(1, f"{self.cse_rn}/{device.name}", device.originator, 3,
-                                     {"m2m:cnt": {"rn": c.name, "mni": c.mni, "mia": c.mia,
-                                                  "lbl": list(c.labels)}}))
-            for device in devices for c in device.containers
+            if rsc != 2001 and device.name in poa:
+                updates.append((device, self._primitive(
+                    3, f"{self.cse_rn}/{device.name}", device.originator, None,
+                    {"m2m:ae": {"rr": True, "poa": poa[device.name]}})))  # fmt: skip
+        acps = [
+            (d, self._primitive(1, f"{self.cse_rn}/{d.name}", d.originator, 1, {"m2m:acp": {
+                "rn": COMMAND_ACP,
+                "pv": {"acr": [{"acor": list(d.commanders), "acop": 3}]},
+                "pvs": {"acr": [{"acor": [d.originator], "acop": 63}]}}}))
+            for d in devices if d.commands and d.commanders
         ]  # fmt: skip
+        self._registered(updates + acps)
+        containers = []
+        for device in devices:
+            for c in device.containers:
+                cnt: dict[str, Any] = {"rn": c.name, "mni": c.mni, "mia": c.mia,
+                                       "lbl": list(c.labels)}  # fmt: skip
+                if c.name == device.commands and device.commanders:
+                    cnt["acpi"] = [f"{self.cse_rn}/{device.name}/{COMMAND_ACP}"]
+                containers.append(
+                    (
+                        device,
+                        self._primitive(
+                            1,
+                            f"{self.cse_rn}/{device.name}",
+                            device.originator,
+                            3,
+                            {"m2m:cnt": cnt},
+                        ),
+                    )
+                )
         answers = self.requests([p for _, p in containers])
-        for (device, _), (rsc, pc) in zip(containers, answers, strict=True):
+        again: list[tuple[Device, dict[str, Any]]] = []
+        for (device, primitive), (rsc, pc) in zip(containers, answers, strict=True):
             self._check_registration(device.name, rsc, pc)
+            cnt = primitive["pc"]["m2m:cnt"]
+            if rsc != 2001 and "acpi" in cnt:
+                again.append((device, self._primitive(
+                    3, f"{self.cse_rn}/{device.name}/{cnt['rn']}", device.originator, None,
+                    {"m2m:cnt": {"acpi": cnt["acpi"]}})))  # fmt: skip
+        subscriptions = [
+            (d, self._primitive(1, f"{self.cse_rn}/{d.name}/{d.commands}", d.originator, 23,
+                                {"m2m:sub": {"rn": COMMAND_SUB, "nu": [d.originator],
+                                             "enc": {"net": [3]}, "nct": 1}}))
+            for d in devices if d.commands
+        ]  # fmt: skip
+        self._registered(again + subscriptions)
         return new
+
+    def _registered(self, items: list[tuple[Device, dict[str, Any]]]) -> None:
+        answers = self.requests([p for _, p in items])
+        for (device, primitive), (rsc, pc) in zip(items, answers, strict=True):
+            if primitive["op"] == 3 and rsc == 2004:
+                continue
+            self._check_registration(device.name, rsc, pc)
 
     def _check_registration(self, name: str, rsc: int, pc: Any) -> None:
         if rsc in ALREADY_THERE:
@@ -383,17 +480,97 @@ class HttpConnection:
         raise TransportError(f"{self.host}:{self.port} unreachable: {last}")
 
 
+def command_content(primitive_content: Any) -> Any | None:
+    """The content of the instance a notification (``m2m:sgn``) reports, or None
+    (a verification request, a deletion notice, something else)."""
+    sgn = primitive_content.get("m2m:sgn") if isinstance(primitive_content, dict) else None
+    if not isinstance(sgn, dict) or sgn.get("vrq") or sgn.get("sud"):
+        return None
+    rep = (sgn.get("nev") or {}).get("rep") if isinstance(sgn.get("nev"), dict) else None
+    cin = rep.get("m2m:cin") if isinstance(rep, dict) else None
+    if not isinstance(cin, dict) or "con" not in cin:
+        return None
+    con = cin["con"]
+    if isinstance(con, str):
+        try:
+            return json.loads(con)
+        except ValueError:
+            return con
+    return con
+
+
+class HttpListener:
+    """Where the CSE notifies simulated devices over HTTP: a small threaded server
+    (standard library) on ``host:port`` (port 0: any free one). ``POST /<device>``
+    with a notification answers 200, ``X-M2M-RSC: 2000`` (verification requests
+    too) and queues the command in ``inbox``."""
+
+    def __init__(self, inbox: queue.Queue, host: str = "127.0.0.1", port: int = 0) -> None:
+        listener = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                data = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(data) if data else None
+                except ValueError:
+                    body = None
+                device = self.path.split("?", 1)[0].strip("/").rsplit("/", 1)[-1]
+                content = command_content(body)
+                if content is not None and device:
+                    listener.inbox.put(Incoming(device, content))
+                self.send_response(200)
+                self.send_header("X-M2M-RSC", "2000")
+                self.send_header("X-M2M-RI", self.headers.get("X-M2M-RI", ""))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                logger.debug("listener: " + format, *args)
+
+        self.inbox = inbox
+        try:
+            self.server = http.server.ThreadingHTTPServer((host, port), Handler)
+        except OSError as exc:
+            raise TransportError(f"cannot listen on {host}:{port}: {exc}") from None
+        self.server.daemon_threads = True
+        self.host = host
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       name="simulator-listener", daemon=True)  # fmt: skip
+        self.thread.start()
+
+    def url(self, device: str) -> str:
+        return f"http://{self.host}:{self.port}/{device}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class HttpTransport(Transport):
-    """oneM2M HTTP binding (TS-0009) at ``<url>/onem2m/``."""
+    """oneM2M HTTP binding (TS-0009) at ``<url>/onem2m/``; commands to devices are
+    received by an ``HttpListener`` (``listen``: host and port, 127.0.0.1 and any
+    free port by default), started when a device that takes commands registers."""
 
     name = "http"
     #: Parallel connections: a device's requests stay in order on one of them.
     CONNECTIONS = 8
 
-    def __init__(self, url: str, **kwargs: Any) -> None:
+    def __init__(self, url: str, *, listen: tuple[str, int] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.connections = [HttpConnection(url) for _ in range(self.CONNECTIONS)]
         self.pool = ThreadPoolExecutor(self.CONNECTIONS, thread_name_prefix="simulator-http")
+        self.listen = listen or ("127.0.0.1", 0)
+        self.listener: HttpListener | None = None
+
+    def points_of_access(self, device: Device) -> list[str]:
+        if self.listener is None:
+            self.listener = HttpListener(self.inbox, *self.listen)
+        return [self.listener.url(device.name)]
 
     def requests(self, items: list[dict[str, Any]]) -> list[tuple[int, Any]]:
         """Requests for one target in order on one connection; targets spread over all."""
@@ -424,6 +601,10 @@ class HttpTransport(Transport):
             method = "POST"
             headers["Content-Type"] = f"application/json;ty={primitive['ty']}"
             body = json.dumps(primitive.get("pc") or {}).encode()
+        elif primitive["op"] == 3:
+            method = "PUT"
+            headers["Content-Type"] = "application/json"
+            body = json.dumps(primitive.get("pc") or {}).encode()
         if "rcn" in primitive:
             query["rcn"] = primitive["rcn"]
         path = "/onem2m/" + primitive["to"] + (f"?{urlencode(query)}" if query else "")
@@ -444,6 +625,9 @@ class HttpTransport(Transport):
         self.pool.shutdown(wait=True)
         for connection in self.connections:
             connection.close()
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
 
 
 class MqttTransport(Transport):
@@ -451,7 +635,9 @@ class MqttTransport(Transport):
     (``reg_req`` to register), answers awaited on ``resp`` (``reg_resp``).
 
     One broker connection speaks for every simulated device; requests are
-    pipelined (published together, answers matched by ``rqi``)."""
+    pipelined (published together, answers matched by ``rqi``). Devices that take
+    commands give the broker as their ``poa``: the CSE publishes notifications on
+    ``/oneM2M/req/<cse-id>/<AE-ID>/json`` and reads the answer on ``resp``."""
 
     name = "mqtt"
     TIMEOUT = 30.0
@@ -474,10 +660,12 @@ class MqttTransport(Transport):
             self.client.username_pw_set(parts.username, parts.password)
         if parts.scheme == "mqtts":
             self.client.tls_set()
+        port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+        self.broker = f"{parts.scheme}://{parts.hostname}:{port}"
+        self.listening = False
         subscribed = threading.Event()
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: subscribed.set()
-        port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
         try:
             self.client.connect(parts.hostname, port, keepalive=30)
         except OSError as exc:
@@ -492,13 +680,34 @@ class MqttTransport(Transport):
             self.close()
             raise TransportError("the MQTT broker did not confirm the subscription")
 
+    def points_of_access(self, device: Device) -> list[str]:
+        if not self.listening:
+            self.client.subscribe(f"/oneM2M/req/{self.topic_cse}/+/json", qos=1)
+            self.listening = True
+        return [self.broker]
+
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         try:
             answer = json.loads(message.payload)
         except ValueError:
             return
-        if isinstance(answer, dict):
+        if not isinstance(answer, dict):
+            return
+        parts = message.topic.split("/")
+        if len(parts) == 6 and parts[2] == "req":
+            self._on_request(parts[4], answer)
+        else:
             self.answers.put(answer)
+
+    def _on_request(self, receiver: str, primitive: dict[str, Any]) -> None:
+        """A request of the CSE to a device (a notification): queue it, answer 2000."""
+        content = command_content(primitive.get("pc"))
+        if content is not None and receiver.startswith("C"):
+            self.inbox.put(Incoming(receiver[1:], content))
+        response = {"rsc": 2000, "rqi": primitive.get("rqi", ""), "rvi": RELEASE,
+                    "to": primitive.get("fr", ""), "fr": receiver}  # fmt: skip
+        self.client.publish(f"/oneM2M/resp/{self.topic_cse}/{receiver}/json",
+                            json.dumps(response), qos=1)  # fmt: skip
 
     def requests(self, items: list[dict[str, Any]]) -> list[tuple[int, Any]]:
         pending = {p["rqi"]: i for i, p in enumerate(items)}
@@ -544,6 +753,8 @@ class Stats:
     errors: Counter = field(default_factory=Counter)
     calls: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
+    #: Commands received, by device kind (the name's first part: "streetlight").
+    received: Counter = field(default_factory=Counter)
     first_errors: list[str] = field(default_factory=list)
     simulated_from: datetime | None = None
     simulated_to: datetime | None = None
@@ -642,9 +853,11 @@ def run(
                 break
             while not stop.is_set() and time.monotonic() < due:
                 progress.show(stats, now, live)
+                _commands(simulator, transport, now or clock.start, api, stats)
                 stop.wait(min(0.2, max(0.0, due - time.monotonic())))
             if stop.is_set():
                 break
+            _commands(simulator, transport, now or clock.start, api, stats)
             now = clock.at(k)
             live = clock.lag(k) < LIVE_WINDOW
             pending = list(simulator.step(now, live))
@@ -668,6 +881,26 @@ def run(
         progress.show(stats, now, live, force=True)
         progress.done()
     return stats
+
+
+def _commands(
+    simulator: Simulator,
+    transport: Transport,
+    now: datetime,
+    api: HttpConnection | None,
+    stats: Stats,
+) -> None:
+    """Hand the commands received so far to the simulator; send its answers at once."""
+    answers: list[Message] = []
+    while True:
+        try:
+            incoming = transport.inbox.get_nowait()
+        except queue.Empty:
+            break
+        stats.received[incoming.device.split("-", 1)[0]] += 1
+        answers += simulator.on_command(incoming.device, incoming.content, now)
+    if answers:
+        _dispatch(answers, transport, api, stats)
 
 
 def _dispatch(

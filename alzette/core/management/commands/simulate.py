@@ -98,6 +98,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  devices: {stats.devices} ({stats.registered} newly registered)")
         sent = ", ".join(f"{name} {count}" for name, count in sorted(stats.sent.items()))
         self.stdout.write(f"  contentInstances: {stats.messages} ({sent or 'none'})")
+        if stats.received:
+            received = ", ".join(f"{n} {c}" for n, c in sorted(stats.received.items()))
+            self.stdout.write(f"  commands received: {received}")
         if stats.calls:
             calls = ", ".join(f"{name} {count}" for name, count in sorted(stats.calls.items()))
             self.stdout.write(f"  other calls: {calls}")
@@ -127,6 +130,11 @@ def _common_arguments(parser: CommandParser) -> None:
     where.add_argument("--key", help="the organisation's oneM2M key (m2m_…) when the CSE is closed")
     where.add_argument("--gate-key", help="a key of the recycling centre's gate (alzg_…)")
     where.add_argument(
+        "--listen", metavar="HOST:PORT",
+        help="where devices that take commands (lighting) listen for the CSE's notifications "
+        "over HTTP, given in their poa (default 127.0.0.1 and a free port)",
+    )  # fmt: skip
+    where.add_argument(
         "--wait", type=float, default=0, help="wait this many seconds for the server to answer"
     )
     when = parser.add_argument_group("time")
@@ -144,7 +152,9 @@ def _common_arguments(parser: CommandParser) -> None:
     end.add_argument("--duration", type=float, help="stop after this many real seconds")
     end.add_argument("--steps", type=int, help="stop after this many steps")
     what = parser.add_argument_group("what")
-    what.add_argument("--devices", type=int, help="how many devices (for waste: household bins)")
+    what.add_argument(
+        "--devices", type=int, help="how many devices (waste: household bins; lighting: lamps)"
+    )
     what.add_argument("--seed", type=int, help="random seed: the same seed, the same run")
     what.add_argument("--no-progress", action="store_true", help="no progress display")
 
@@ -175,7 +185,13 @@ def _check(options: dict[str, Any]) -> dict[str, Any]:
         raise CommandError(f"--url must be an http(s) URL, not {url!r}")
     if mqtt is not None and not mqtt.startswith(("mqtt://", "mqtts://")):
         raise CommandError(f"--mqtt must be an mqtt(s) URL, not {mqtt!r}")
-    return {"api_url": url.rstrip("/") if url else None, "mqtt": mqtt}
+    listen = None
+    if options.get("listen"):
+        host, _, port = options["listen"].rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise CommandError(f"--listen must be HOST:PORT, not {options['listen']!r}")
+        listen = (host.strip("[]"), int(port))
+    return {"api_url": url.rstrip("/") if url else None, "mqtt": mqtt, "listen": listen}
 
 
 def _start(text: str) -> datetime:
@@ -210,7 +226,7 @@ def _transport(checked: dict[str, Any], key: str | None) -> Transport:
     try:
         if checked["mqtt"]:
             return MqttTransport(checked["mqtt"], **identity)
-        return HttpTransport(checked["api_url"], **identity)
+        return HttpTransport(checked["api_url"], listen=checked.get("listen"), **identity)
     except (ValueError, TransportError) as exc:
         raise CommandError(str(exc)) from exc
 
