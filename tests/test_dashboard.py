@@ -30,8 +30,8 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 DEFAULT_SLUGS = ["territory", "account-security", "ledger-receipts", "connected-services"]
 #: Offered in "add a widget", not in the default layout.
-OPTIONAL_SLUGS = ["my-procedures", "my-bin-lifts", "recycling-centres"]
-#: What a citizen without a household may add (my-bin-lifts needs a household).
+OPTIONAL_SLUGS = ["my-procedures", "my-bin-lifts", "my-water", "recycling-centres"]
+#: What a citizen without a household may add (my-bin-lifts and my-water need one).
 ADDABLE_SLUGS = ["my-procedures", "recycling-centres"]
 
 
