@@ -271,6 +271,32 @@ def test_reports_every_15_minutes_at_night_hourly_by_day_and_meters_add_up():
         assert step == pytest.approx(power / 1000 / 4, abs=2e-3)
 
 
+@DB
+def test_a_run_answers_commands_until_its_very_end_at_their_arrival_time():
+    """A run shorter than a tick still listens for its whole duration, and a lamp
+    answers when the command arrived, not at the last step's simulated time."""
+    transport = Recorder()
+    simulator = _simulator(devices=8)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    clock = Clock(start=start, speed=1, tick=timedelta(hours=1))
+    lamp_name = "streetlight-54521-001"
+
+    def command() -> None:
+        time.sleep(0.5)
+        transport.inbox.put(simulators.Incoming(lamp_name, {"id": "late", "action": "off"}))
+
+    sender = threading.Thread(target=command)
+    sender.start()
+    began = time.monotonic()
+    stats = simulators.run(simulator, transport, clock, duration=1.5)
+    sender.join()
+    assert time.monotonic() - began >= 1.4 and stats.steps == 0
+    assert stats.received == {"streetlight": 1}
+    [(device, ack)] = _contents(transport.sent, "ack")
+    assert device == lamp_name and ack["id"] == "late" and ack["result"] == "ok"
+    assert datetime.fromisoformat(ack["t"]) >= start + timedelta(minutes=29)
+
+
 def test_the_command_knows_the_lighting_simulator():
     from io import StringIO
 
@@ -369,8 +395,16 @@ def _commanded_over(transport: Transport) -> None:
     clock = Clock(start=datetime.now(UTC).replace(microsecond=0), speed=1,
                   tick=timedelta(seconds=1))  # fmt: skip
     stop = threading.Event()
-    runner = threading.Thread(target=simulators.run, args=(simulator, transport, clock),
-                              kwargs={"stop": stop}, daemon=True)  # fmt: skip
+
+    def running() -> None:
+        from django.db import connections
+
+        try:
+            simulators.run(simulator, transport, clock, stop=stop)
+        finally:
+            connections.close_all()  # this thread's (PostgreSQL: the test database's teardown)
+
+    runner = threading.Thread(target=running, daemon=True)
     runner.start()
     try:
         assert registered.wait(20)

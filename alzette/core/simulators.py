@@ -137,10 +137,11 @@ COMMAND_SUB = "commands-sub"
 @dataclass(frozen=True)
 class Incoming:
     """A command a device received: the content of the instance created in its
-    command container (the JSON object, or the raw text)."""
+    command container (the JSON object, or the raw text), and when it arrived."""
 
     device: str
     content: Any
+    received: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
 
 
 @dataclass
@@ -845,11 +846,18 @@ def run(
         for first in range(0, len(fleet), 200):
             stats.registered += transport.register(fleet[first : first + 200])
         end = clock.mono_start + duration if duration is not None else None
+        # Devices that take commands keep answering until the very end of the run.
+        listening = any(device.commands for device in fleet)
         k = 0
         while not stop.is_set() and (steps is None or k < steps):
             k += 1
             due = clock.due(k)
             if end is not None and due > end:
+                while listening and not stop.is_set() and time.monotonic() < end:
+                    progress.show(stats, now, live)
+                    _commands(simulator, transport, now or clock.start, api, stats)
+                    stop.wait(min(0.2, max(0.0, end - time.monotonic())))
+                _commands(simulator, transport, now or clock.start, api, stats)
                 break
             while not stop.is_set() and time.monotonic() < due:
                 progress.show(stats, now, live)
@@ -898,7 +906,10 @@ def _commands(
         except queue.Empty:
             break
         stats.received[incoming.device.split("-", 1)[0]] += 1
-        answers += simulator.on_command(incoming.device, incoming.content, now)
+        # A command is real: it is handled when it arrived, never before the
+        # simulated present (a run catching up still answers in the present).
+        at = max(now, incoming.received)
+        answers += simulator.on_command(incoming.device, incoming.content, at)
     if answers:
         _dispatch(answers, transport, api, stats)
 

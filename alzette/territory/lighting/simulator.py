@@ -205,14 +205,7 @@ class LightingSimulator(Simulator):
         lamp = self.lamps.get(device)
         if lamp is None or lamp.behaviour == "ignore" or not self._powered(lamp):
             return []
-        at = now
-        if isinstance(content, dict) and isinstance(content.get("t"), str):
-            try:
-                sent = datetime.fromisoformat(content["t"].replace("Z", "+00:00"))
-            except ValueError:
-                sent = None
-            if sent is not None and sent.tzinfo and now < sent <= datetime.now(UTC):
-                at = sent.replace(microsecond=0)
+        at = now  # when the command arrived (the runner's clock, never ahead of the real one)
         command_id = content.get("id") if isinstance(content, dict) else None
         if not isinstance(command_id, str) or not command_id:
             return []  # nothing to answer to: the platform retries, then fails it
