@@ -395,14 +395,15 @@ def test_progress_is_one_updating_line_on_a_terminal_and_plain_lines_otherwise()
     assert "catching up" in lines[0] and "live" in lines[1]
 
 
-def test_demo_starts_the_simulator_beside_the_server(monkeypatch):
+def test_demo_starts_the_simulators_beside_the_server(monkeypatch):
     from alzette.core.management.commands import demo
     from alzette.core.management.commands.simulate import Command
 
     started = []
     monkeypatch.setattr(demo, "_start_child", lambda *command: started.append(command))
-    demo._start_simulator("0.0.0.0", 8000)
-    command = started[0]
-    assert command[:4] == ("simulate", "waste", "--url", "http://127.0.0.1:8000")
-    options = Command().create_parser("alzette", "simulate").parse_args(list(command[1:]))
-    assert options.speed > 1 and options.wait > 0 and options.no_progress
+    demo._start_simulators("0.0.0.0", 8000)
+    assert [command[1] for command in started] == ["waste", "lighting", "water"]
+    for command in started:
+        assert command[0] == "simulate" and command[2:4] == ("--url", "http://127.0.0.1:8000")
+        options = Command().create_parser("alzette", "simulate").parse_args(list(command[1:]))
+        assert options.speed > 1 and options.wait > 0 and options.no_progress

@@ -149,11 +149,12 @@ class WaterSimulator(Simulator):
     @classmethod
     def add_arguments(cls, parser: Any) -> None:
         parser.add_argument(
-            "--leaks", type=float, default=0.05,
-            help="share of household meters that develop a continuous leak (0.05)",
+            "--leaks", type=float, default=0.03,
+            help="share of household meters that develop a continuous leak (0.03)",
         )  # fmt: skip
         parser.add_argument(
-            "--leak", action="append", default=[], metavar="SERIAL",
+            "--leak-meter", "--leak", dest="leak", action="append", default=[],
+            metavar="SERIAL",
             help="this household meter leaks from the start (repeatable)",
         )  # fmt: skip
         parser.add_argument(
@@ -174,7 +175,7 @@ class WaterSimulator(Simulator):
 
     def setup(self, start: datetime) -> list[Device]:
         self.tz = ZoneInfo(settings.TIME_ZONE)
-        self.leaks = _share(self.options.get("leaks"), "--leaks", 0.05)
+        self.leaks = _share(self.options.get("leaks"), "--leaks", 0.03)
         self.network_leaks = _share(self.options.get("network_leaks"), "--network-leaks", 0.02)
         self.faults = _share(self.options.get("faults"), "--faults", 0.0)
         self.unmetered = float(getattr(settings, "ALZETTE_WATER_UNMETERED_M3_PER_DAY", 2.0)) * 1000
@@ -229,7 +230,7 @@ class WaterSimulator(Simulator):
         forced = set(self.options.get("leak") or [])
         known = {h.serial for h in self.fleet.households}
         if unknown := sorted(forced - known):
-            raise CommandError(f"--leak: no simulated household meter {', '.join(unknown)}")
+            raise CommandError(f"--leak-meter: no simulated household meter {', '.join(unknown)}")
         for h in self.fleet.households:
             rng = self.random(f"leak:{h.serial}")
             chance, rate = rng.random(), rng.uniform(*LEAK_RATE)
