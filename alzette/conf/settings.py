@@ -411,6 +411,10 @@ ALZETTE_BRIDGE_PSEUDONYM_KEY = env_str("ALZETTE_BRIDGE_PSEUDONYM_KEY")
 # SECRET_KEY does not invalidate every card.
 ALZETTE_HOUSEHOLDS_CARD_KEY = env_str("ALZETTE_HOUSEHOLDS_CARD_KEY")
 
+# Street lighting (docs/lighting.md): the point whose sunset and sunrise switch the lamps.
+ALZETTE_LIGHTING_LON = float(env_str("ALZETTE_LIGHTING_LON", "5.95"))
+ALZETTE_LIGHTING_LAT = float(env_str("ALZETTE_LIGHTING_LAT", "49.47"))
+
 # Households' water (docs/home-water.md): how long hourly readings and daily use are kept.
 ALZETTE_HOMEWATER_READING_DAYS = env_int("ALZETTE_HOMEWATER_READING_DAYS", 90)
 ALZETTE_HOMEWATER_DAILY_DAYS = env_int("ALZETTE_HOMEWATER_DAILY_DAYS", 800)

@@ -32,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-simulate",
             action="store_true",
-            help="Serve without the waste devices' simulator (docs/simulators.md).",
+            help="Serve without the devices' simulators (docs/simulators.md).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -52,7 +52,10 @@ class Command(BaseCommand):
             ("Installing the waste equipment and the collection fleet (NGSI-LD)", self._waste),
             ("Publishing the open-data catalogue", self._catalogue),
             ("Opening the developer portal and its sandbox", self._partners),
+            ("Installing the street lighting (NGSI-LD) and its policies", self._lighting),
+            ("Installing the water network and its meters", self._water),
             ("Registering households, their bins and their lifts", self._households),
+            ("Allocating water meters to households", self._homewater),
         ]
         for number, (label, step) in enumerate(steps, start=1):
             self.stdout.write(self.style.MIGRATE_HEADING(f"[{number}/{len(steps)}] {label}…"))
@@ -77,7 +80,7 @@ class Command(BaseCommand):
                 # Devices may speak MQTT too when a broker is configured.
                 children.append(_start_child("onem2m", "mqtt"))
             if not options["no_simulate"]:
-                children.append(_start_simulator(options["host"], options["port"]))
+                children += _start_simulators(options["host"], options["port"])
             # uvicorn hands SIGTERM back once it has stopped serving: make it an
             # exit, so that the children below are stopped rather than orphaned.
             signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -133,6 +136,36 @@ class Command(BaseCommand):
             "/hypervision/".format(**counts)
         )
 
+    def _lighting(self) -> None:
+        from alzette.territory.lighting.demo import ensure_demo_lighting
+
+        counts = ensure_demo_lighting()
+        self.stdout.write(
+            "  "
+            + ", ".join(f"{value} {name}" for name, value in counts.items())
+            + "; agents' pages at /hypervision/lighting/"
+        )
+
+    def _water(self) -> None:
+        from alzette.territory.water.demo import ensure_demo_water
+
+        counts = ensure_demo_water()
+        self.stdout.write(
+            "  {districts} water districts ({entities} entities), {meters} household "
+            "meters; agents' pages at /hypervision/water/".format(**counts)
+        )
+
+    def _homewater(self) -> None:
+        from alzette.bridge.water import ensure_demo_dataset
+        from alzette.personal.homewater.demo import ensure_demo_homewater
+
+        counts = ensure_demo_homewater()
+        ensure_demo_dataset()
+        self.stdout.write(
+            "  {meters} household water meters ({readings} readings, {leaks} leak); "
+            "consumption at /water/".format(**counts)
+        )
+
     def _catalogue(self) -> None:
         from alzette.territory.catalogue.demo import ensure_demo_datasets
 
@@ -176,14 +209,32 @@ def _start_worker() -> subprocess.Popen:
     return _start_child("run_huey", "-w", "1")
 
 
-def _start_simulator(host: str, port: int) -> subprocess.Popen:
-    """The waste devices, alive: the last 12 hours replayed quickly, then real time."""
+#: What each demo simulator replays before going live, and how fast: the embedded
+#: SQLite database takes a few dozen device messages a second, and the streetlights
+#: report every 15 minutes at night, so they replay less.
+DEMO_SIMULATORS = (("waste", "360", "12"), ("lighting", "120", "1"), ("water", "360", "12"))
+
+
+def _start_simulators(host: str, port: int) -> list[subprocess.Popen]:
+    """The devices, alive: the recent past replayed quickly, then real time."""
     host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - where to connect
     url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-    return _start_child(
-        "simulate", "waste", "--url", url, "--speed", "360", "--history", "12",
-        "--wait", "60", "--no-progress",
-    )  # fmt: skip
+    return [
+        _start_child(
+            "simulate",
+            name,
+            "--url",
+            url,
+            "--speed",
+            speed,
+            "--history",
+            history,
+            "--wait",
+            "60",
+            "--no-progress",
+        )
+        for name, speed, history in DEMO_SIMULATORS
+    ]
 
 
 def _stop(child: subprocess.Popen) -> None:
