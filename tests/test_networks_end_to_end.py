@@ -10,6 +10,7 @@ warning, and the agent's and the citizen's pages in Chromium."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,10 +18,16 @@ import pytest
 from django.utils import timezone
 
 from alzette.core import simulators
-from alzette.core.simulators import Environment, HttpTransport, Reading
+from alzette.core.simulators import Clock, Environment, HttpTransport, Reading
 from alzette.personal.homewater import services as homewater
 from alzette.personal.homewater.models import Warning
 from alzette.personal.households.services import create_household
+from alzette.territory.lighting import authz, policies, schedule
+from alzette.territory.lighting.commands.models import Command
+from alzette.territory.lighting.demo import ensure_mappings
+from alzette.territory.lighting.energy import services as energy
+from alzette.territory.lighting.simulator import LightingSimulator
+from alzette.territory.ngsild import store
 from alzette.territory.supervision.models import Alert
 from alzette.territory.water import detection
 from alzette.territory.water.demo import ensure_demo_water
@@ -28,6 +35,7 @@ from alzette.territory.water.simulator import WaterSimulator
 from tests.browser import log_in, wcag_violations
 from tests.conftest import ALL_DATABASES
 from tests.test_browser_procedures import log_in_agent
+from tests.test_simulate_lighting import _cabinet, _entities, _lamp, _value
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)]
 
@@ -45,6 +53,90 @@ def _wait(condition, seconds: float = 20.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+# --- Street lighting ------------------------------------------------------------------------
+
+NAME = "streetlight-57038-001"
+LAMP = f"urn:ngsi-ld:Streetlight:{NAME}"
+RATING = 60.0
+
+
+def test_a_schedule_dims_a_simulated_lamp_which_acknowledges_and_the_saving_appears(
+    page, live_server, territory, agent_audun, axe, settings
+):
+    settings.ALZETTE_ONEM2M_DELIVERY = "sync"  # the CSE notifies the lamp within the request
+    _entities(_cabinet("cabinet-57038-1", 100.0), _lamp(NAME, RATING, "cabinet-57038-1"))
+    ensure_mappings()
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    policies.save_override(authz.actor_of(agent_audun), {
+        "commune": "57038", "groups": [], "level": 0.5, "reason": "Essai de gradation",
+        "start": now - timedelta(minutes=5), "end": now + timedelta(hours=2),
+    })  # fmt: skip
+    assert schedule.level_at(LAMP).level == 0.5
+
+    # 1. The simulated lamp registers (request-reachable, its ACP and subscription).
+    quiet = {"ignore_rate": 0.0, "error_rate": 0.0, "failure_rate": 0.0, "faults": 0.0}
+    simulator = LightingSimulator(quiet, seed=4, devices=None, env=Environment())
+    simulator.step = lambda now, live: []  # only what the command makes it say
+    transport = HttpTransport(live_server.url, cse_rn="alzette", cse_id="/id-alzette", key=None)
+    registered, scheduled = threading.Event(), threading.Event()
+    published: list[tuple[Reading, int]] = []
+    register, publish, on_command = transport.register, transport.publish, simulator.on_command
+
+    def registering(devices):
+        new = register(devices)
+        registered.set()
+        return new
+
+    def publishing(readings):
+        answers = publish(readings)
+        published.extend((r, rsc) for r, (rsc, _) in zip(readings, answers, strict=True))
+        return answers
+
+    def commanded(*args):
+        # SQLite's live server shares one connection: answer once the schedule is done.
+        scheduled.wait(10)
+        return on_command(*args)
+
+    transport.register, transport.publish = registering, publishing
+    simulator.on_command = commanded
+    clock = Clock(start=datetime.now(UTC).replace(microsecond=0), speed=1,
+                  tick=timedelta(seconds=1))  # fmt: skip
+    stop = threading.Event()
+    runner = threading.Thread(target=simulators.run, args=(simulator, transport, clock),
+                              kwargs={"stop": stop}, daemon=True)  # fmt: skip
+    runner.start()
+    try:
+        assert registered.wait(30)
+        # 2. The schedule sends the dimming command through oneM2M.
+        summary = schedule.run_schedule()
+        assert "1 command" in summary or "commands sent" in summary, summary
+        command = Command.objects.get(lamp_id=LAMP)
+        assert (command.state, command.level) == ("sent", 0.5)
+        scheduled.set()
+        # 3. The lamp acknowledges, then reports its new state.
+        assert _wait(lambda: len(published) >= 2)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        runner.join(10)
+        transport.close()
+    assert [(r.container, rsc) for r, rsc in published[:2]] == [("ack", 2001), ("state", 2001)]
+    assert published[0][0].content["id"] == command.id
+    command.refresh_from_db()
+    assert command.state == "acknowledged"
+    body = store.get("", LAMP).body
+    assert _value(body, "illuminanceLevel") == 0.5
+    assert _value(body, "powerConsumption") == RATING * 0.5 + 0.5
+
+    # 4. The saving appears: against full power all night, on the agents' energy page.
+    [month] = [m for m in energy.savings(commune="57038", months=1)]
+    assert month.saved_kwh > 0 and month.full_kwh > month.actual_kwh
+    log_in_agent(page, live_server, agent_audun, "/hypervision/lighting/energy/?commune=57038")
+    saved = page.locator('[data-figure="saved-kwh"]').inner_text()
+    assert saved.strip().split()[0] not in ("", "0")
+    assert wcag_violations(axe, page) == []
 
 
 # --- Water ------------------------------------------------------------------------------
