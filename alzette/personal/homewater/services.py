@@ -322,7 +322,8 @@ def _message(warning: Warning) -> tuple[str, str]:
         "valve to see whether the meter still turns. If the leak is not yours to repair, "
         "call the water service."
     )
-    body = f"{lead}\n\n{advice}\n\n{_('Details:')} {base}/water/\n"
+    details = _("Details:")
+    body = f"{lead}\n\n{advice}\n\n{details} {base}/water/\n"
     return subject, body
 
 
