@@ -23,8 +23,12 @@ def _forget():
 
 
 def _detector() -> AlertRule:
-    return alerts.detector_rule("water.night-flow", name="Débit de nuit élevé",
-                                entity_type="WaterConsumptionObserved", attribute="minFlow")  # fmt: skip
+    return alerts.detector_rule(
+        "water.night-flow",
+        name="Débit de nuit élevé",
+        entity_type="WaterConsumptionObserved",
+        attribute="minFlow",
+    )
 
 
 def _client(user=None) -> Client:
