@@ -3,11 +3,11 @@ figures, "not computable" with its reason, the registry setting and the page."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from alzette.territory.events import services as events
 from alzette.territory.indicators import indicators
@@ -120,33 +120,108 @@ def test_renewable_share_needs_the_territory_energy_use(settings):
     assert indicators.RenewableEnergyShare().compute(YEAR - 1).value is None
 
 
-def test_street_lighting_from_cabinet_meters_or_from_lamp_power():
-    start = datetime(YEAR, 1, 10, 18, tzinfo=UTC)
-    _series(
-        "urn:ngsi-ld:Streetlight:lamp-1",
-        "Streetlight",
-        "powerConsumption",
-        _hours(start, 3, [50.0, 50.0, 50.0]),
-    )  # watts, two hours: 0.1 kWh
-    lamps = indicators.StreetLightingEnergy().compute(YEAR)
-    assert lamps.value == pytest.approx(0.1 / PEOPLE)
-    _series("urn:ngsi-ld:StreetlightControlCabinet:c1", "StreetlightControlCabinet",
-            "energyConsumed", [(start, 1_000.0), (start + timedelta(days=30), 4_000.0),
-                               (start + timedelta(days=60), 100.0),  # meter replaced
-                               (start + timedelta(days=90), 2_100.0)])  # fmt: skip
-    cabinets = indicators.StreetLightingEnergy().compute(YEAR)
-    assert cabinets.value == pytest.approx(5_000 / PEOPLE)
+# --- Street lighting: the energy page's own figures ------------------------------------------
+
+
+def _lamp_night(night, commune="57038", lamp="001", wh=400.0, rating=50.0, covered=14.0):
+    from alzette.territory.lighting.energy.models import LampNight
+
+    LampNight.objects.using("territory").create(
+        lamp_id=f"urn:ngsi-ld:Streetlight:streetlight-{commune}-{lamp}", commune=commune,
+        night=night, energy_wh=wh, hours_on=covered, covered_hours=covered, reports=56,
+        rating_w=rating, night_hours=14.0,
+        reference_wh=None if rating is None else rating * covered,
+    )  # fmt: skip
+
+
+def _cabinet_night(night, kwh, commune="57038"):
+    from alzette.territory.lighting.energy.models import CabinetNight
+
+    CabinetNight.objects.using("territory").create(
+        cabinet_id=f"urn:ngsi-ld:StreetlightControlCabinet:cabinet-{commune}-1",
+        commune=commune, night=night, energy_kwh=kwh, readings=60,
+    )  # fmt: skip
+
+
+def test_street_lighting_is_the_energy_pages_lamp_energy():
+    from alzette.territory.lighting.energy import services as energy
+
+    _lamp_night(date(YEAR, 1, 10), wh=4_000.0)
+    _lamp_night(date(YEAR, 7, 3), lamp="002", wh=1_500.0, covered=7.0)  # half a night reported
+    _lamp_night(date(YEAR, 12, 31), commune="54580", wh=2_500.0, rating=100.0)
+    _lamp_night(date(YEAR - 1, 12, 31), wh=99_000.0)  # the evening of another year
+    _lamp_night(date(YEAR + 1, 1, 1), wh=99_000.0)
+    _lamp_night(date(YEAR, 3, 1), lamp="009", wh=700.0, rating=None)  # no rating: left out
+    _cabinet_night(date(YEAR, 1, 10), 12.5)  # a cross-check, never the value beside lamps
+    result = indicators.StreetLightingEnergy().compute(YEAR)
+    assert result.value == pytest.approx(8.0 / PEOPLE)
+    months = energy.territory_savings(None, 12, date(YEAR, 12, 1))
+    assert result.value * PEOPLE == pytest.approx(sum(m.actual_kwh for m in months))
+    assert result.value * PEOPLE == pytest.approx(energy.year_total(YEAR).actual_kwh)
+    found = indicators.street_lighting(YEAR)
+    assert (found.source, found.lamp_nights, found.unrated) == ("lamps", 3, 1)
+    assert found.metered_kwh == 12.5
+    assert found.coverage == pytest.approx(35 / 42, abs=1e-4)
+    # Per commune, the same figures as the page's per-commune table.
+    for commune in ("57038", "54580"):
+        per_month = energy.savings(commune, 12, date(YEAR, 12, 1))
+        assert indicators.street_lighting(YEAR, commune).kwh == pytest.approx(
+            sum(m.actual_kwh for m in per_month)
+        )
+    assert indicators.street_lighting(YEAR, "54580").kwh == pytest.approx(2.5)
+    with translation.override("en"):
+        detail = indicators.StreetLightingEnergy().compute(YEAR).detail
+    assert "3 lamp-nights" in detail and "83 %" in detail and "1 lamp-nights" in detail
+
+
+def test_street_lighting_agrees_with_the_energy_page_and_api(agent_audun, territory):
+    """This year's nights: the indicator, the page (last 12 months) and the API (the months
+    of this year) give the same kWh, for the territory and for a commune."""
+    today = timezone.localdate()
+    _lamp_night(date(today.year, 1, 1), wh=1_234.0)
+    _lamp_night(today, lamp="002", wh=2_345.0, covered=5.0)
+    _lamp_night(today, commune="54580", wh=3_456.0, rating=100.0)
+    client = _client(agent_audun)
+    found = indicators.street_lighting(today.year)
+    page = client.get("/hypervision/lighting/energy/", {"months": "12"})
+    assert page.status_code == 200
+    assert found.kwh == pytest.approx(7.035)
+    assert found.kwh == pytest.approx(page.context["totals"].actual_kwh)
+    assert found.coverage == page.context["totals"].coverage
+    for commune in ("", "57038", "54580"):
+        api = client.get("/api/v1/lighting/energy", {"months": today.month, "commune": commune})
+        assert api.status_code == 200, api.content
+        kwh = sum(month["actual_kwh"] for month in api.json()["months"])
+        assert indicators.street_lighting(today.year, commune or None).kwh == pytest.approx(kwh)
+    value = indicators.StreetLightingEnergy().compute(today.year).value
+    assert value == pytest.approx(7.035 / PEOPLE)
+
+
+def test_street_lighting_from_the_cabinets_when_no_lamp_reported():
+    _cabinet_night(date(YEAR, 2, 1), 300.0)
+    _cabinet_night(date(YEAR, 2, 2), 200.0, commune="54580")
+    result = indicators.StreetLightingEnergy().compute(YEAR)
+    assert result.value == pytest.approx(500.0 / PEOPLE)
+    assert indicators.street_lighting(YEAR).source == "cabinets"
+
+
+def test_street_lighting_of_unrated_lamps_only_is_not_computable():
+    _lamp_night(date(YEAR, 2, 1), wh=300.0, rating=None)
+    result = indicators.StreetLightingEnergy().compute(YEAR)
+    assert result.value is None and "1" in result.missing
 
 
 def test_a_gap_in_power_samples_is_not_guessed():
-    start = datetime(YEAR, 2, 1, tzinfo=UTC)
+    start = datetime(YEAR, 2, 1, 10, tzinfo=UTC)
     _series(
-        "urn:ngsi-ld:Streetlight:lamp-2",
-        "Streetlight",
-        "powerConsumption",
+        "urn:ngsi-ld:GreenEnergyMeasurement:solar-2",
+        "GreenEnergyMeasurement",
+        "solarPowerGenerated",
         [(start, 1_000.0), (start + timedelta(hours=10), 1_000.0)],
+        unit="KWT",
     )
-    assert indicators.StreetLightingEnergy().compute(YEAR).value is None
+    result = indicators.RenewableEnergyShare().compute(YEAR)
+    assert result.value is None and result.missing
 
 
 def test_water_per_capita_from_meter_readings():

@@ -109,6 +109,8 @@ def test_the_api_gives_months_with_figures(agent_audun, nights):
     assert month["actual_kwh"] == 1.9 and month["full_kwh"] == 2.8
     assert month["saved_kwh"] == pytest.approx(0.9) and month["saved_eur"] == pytest.approx(0.18)
     assert (month["lamps"], month["nights"], month["cabinets"]) == (3, 3, 1)
+    assert (month["coverage"], month["low_coverage"]) == (1.0, False)
+    assert (month["covered_hours"], month["night_hours"]) == (42.0, 42.0)
     one = _client(agent_audun).get(API, {"commune": "54580", "months": 1})
     assert one.status_code == 200, one.content
     one = one.json()
@@ -126,6 +128,31 @@ def test_the_api_refuses_bad_parameters(agent_audun, nights, query):
 def test_the_api_is_for_agents(citizen, nights):
     assert _client(citizen).get(API).status_code == 403
     assert Client().get(API).status_code == 401
+
+
+def test_a_night_of_low_coverage_is_counted_and_flagged(agent_audun, territory):
+    """A lamp that reported 3 h of a 14 h night: counted over those 3 h only, and the page,
+    the API and the widget say the figures describe part of the night."""
+    night = timezone.localdate() - timedelta(days=1)
+    LampNight.objects.using("territory").create(
+        lamp_id="urn:ngsi-ld:Streetlight:streetlight-57038-001", commune="57038", night=night,
+        energy_wh=75.0, hours_on=3, covered_hours=3.0, reports=12, rating_w=50.0,
+        night_hours=14.0, reference_wh=150.0,
+    )  # fmt: skip
+    month = f"{night:%Y-%m}"
+    html = _client(agent_audun).get(PAGE, {"month": month}).content.decode()
+    assert 'data-figure="coverage" data-low-coverage="true"' in html
+    assert f'<tr data-month="{month}" data-saved-kwh="0.075" data-coverage="0.2143" ' in html
+    assert 'data-commune="57038" data-saved-kwh="0.075" data-coverage="0.2143" ' in html
+    assert 'class="le-partial"' in html
+    body = _client(agent_audun).get(API, {"months": 2, "commune": "57038"}).json()
+    [row] = [m for m in body["months"] if m["month"] == month]
+    assert (row["saved_kwh"], row["full_kwh"], row["coverage"]) == (0.075, 0.15, 0.2143)
+    assert (row["covered_hours"], row["night_hours"], row["low_coverage"]) == (3.0, 14.0, True)
+    data = EnergySavedWidget().context(None, {"months": "6"})
+    assert data["total"].low_coverage and data["total"].coverage == pytest.approx(3 / 14, abs=1e-4)
+    widget = render_to_string(EnergySavedWidget.template_name, {"data": data, "n": 1})
+    assert 'data-figure="coverage" data-low-coverage="true"' in widget
 
 
 # --- The widget ----------------------------------------------------------------------------

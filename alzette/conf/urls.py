@@ -18,7 +18,8 @@ urlpatterns = [
     path("services/", include("alzette.personal.store.urls")),
     path("procedures/", include("alzette.personal.procedures.urls")),
     path("payments/", include("alzette.personal.payments.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The header's language switch (i18n/setlang/, "set_language") and accounts/preferences/.
+    path("", include("alzette.personal.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("onem2m/", include("alzette.territory.onem2m.urls")),

@@ -26,6 +26,7 @@ import http.client
 import http.server
 import json
 import logging
+import math
 import queue
 import threading
 import time
@@ -37,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -240,6 +241,46 @@ def iso(moment: datetime) -> str:
 
 
 # --- The simulated clock --------------------------------------------------------------
+
+
+T = TypeVar("T")
+
+
+def crossed(before: datetime, now: datetime, period_minutes: int, phase: int) -> bool:
+    """Whether a multiple of ``period_minutes`` (shifted by ``phase``) lies in (before, now]:
+    a device reporting every period, each at its own minute, reports in this tick."""
+    a = int(before.timestamp() // 60) - phase
+    b = int(now.timestamp() // 60) - phase
+    return b // period_minutes > a // period_minutes
+
+
+def poisson(rng: Any, mean: float) -> int:
+    """A Poisson draw (events in a tick); normal approximation above 30."""
+    if mean <= 0:
+        return 0
+    if mean > 30:
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def spread(items: Iterable[T], count: int, group: Callable[[T], str],
+              order: Callable[[T], Any]) -> list[T]:  # fmt: skip
+    """``count`` items taken in turn from each group (commune, district), so a small
+    fleet covers several; in ``order``."""
+    by_group: dict[str, list[T]] = {}
+    for item in items:
+        by_group.setdefault(group(item), []).append(item)
+    chosen: list[T] = []
+    queues = [list(members) for _, members in sorted(by_group.items())]
+    while len(chosen) < count and any(queues):
+        for members in queues:
+            if members and len(chosen) < count:
+                chosen.append(members.pop(0))
+    return sorted(chosen, key=order)
 
 
 @dataclass

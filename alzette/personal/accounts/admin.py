@@ -16,7 +16,16 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"fields": ("email", "password", "pseudonym")}),
         (
             "Profile",
-            {"fields": ("first_name", "last_name", "role", "unit", "partner_organisation")},
+            {
+                "fields": (
+                    "first_name",
+                    "last_name",
+                    "role",
+                    "unit",
+                    "partner_organisation",
+                    "preferred_language",
+                )
+            },
         ),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),

@@ -6,13 +6,20 @@ import secrets
 import uuid
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from alzette.core.mail import language_or_default
 from alzette.core.models import BaseModel
+
+
+def language_choices() -> list[tuple[str, Any]]:
+    """The platform's languages (a callable, so that migrations do not copy the list)."""
+    return list(settings.LANGUAGES)
 
 
 def new_pseudonym() -> str:
@@ -142,6 +149,16 @@ class User(AbstractUser):
     pseudonym = models.CharField(
         _("pseudonym"), max_length=32, unique=True, default=new_pseudonym, editable=False
     )
+    # Empty until the person chooses (the header's language switch, or their
+    # preferences page); e-mails then go out in the platform's default language.
+    preferred_language = models.CharField(
+        _("preferred language"),
+        max_length=16,
+        blank=True,
+        default="",
+        choices=language_choices,
+        help_text=_("The language of the e-mails the platform sends to this person."),
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -165,6 +182,11 @@ class User(AbstractUser):
             raise ValidationError(
                 {"partner_organisation": _("Only partners belong to a partner organisation.")}
             )
+
+    @property
+    def mail_language(self) -> str:
+        """The language to write to this person in: theirs, else the platform's default."""
+        return language_or_default(self.preferred_language)
 
     @property
     def requires_second_factor(self) -> bool:

@@ -1,11 +1,17 @@
-"""Account actions that do not depend on HTTP: organisational units and demo accounts."""
+"""Account actions that do not depend on HTTP: organisational units, demo accounts and
+the preferred language."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models.functions import Lower
 
 from alzette.core.repositories import PERSONAL
 from alzette.personal.accounts.models import (
@@ -127,3 +133,48 @@ def ensure_demo_accounts() -> list[DemoAccount]:
                 user=user, email=account.email, defaults={"verified": True, "primary": True}
             )
     return list(DEMO_ACCOUNTS)
+
+
+# --- The preferred language ----------------------------------------------------------
+
+
+class UnknownLanguage(ValueError):
+    """A language the platform does not offer."""
+
+
+def offered_languages() -> set[str]:
+    return {code for code, _name in settings.LANGUAGES}
+
+
+def set_preferred_language(actor: Any, user: User, language: str) -> User:
+    """Record the language ``user`` reads e-mails in ("": none chosen, the default).
+
+    Raises ``UnknownLanguage`` for a language the platform does not offer, and
+    ``PermissionDenied`` when ``actor`` may not update the account.
+    """
+    if language and language not in offered_languages():
+        raise UnknownLanguage(language)
+    if not user.get_abilities(actor)["update"]:
+        raise PermissionDenied
+    if user.preferred_language != language:
+        with transaction.atomic(using=PERSONAL):
+            User.objects.filter(pk=user.pk).update(preferred_language=language)
+        user.preferred_language = language
+    return user
+
+
+def languages_of_addresses(addresses: Sequence[str]) -> Mapping[str, str]:
+    """The chosen language of the active accounts holding these addresses (address as
+    given -> language code); addresses without an account, or whose holder chose no
+    language, are left out. Registered in ``alzette.core.mail`` for the senders
+    that know only addresses (the territory side's operators' alerts)."""
+    by_lower = {address.lower(): address for address in addresses if address}
+    if not by_lower:
+        return {}
+    rows = (
+        User.objects.annotate(address=Lower("email"))
+        .filter(address__in=list(by_lower), is_active=True)
+        .exclude(preferred_language="")
+        .values_list("address", "preferred_language")
+    )
+    return {by_lower[address]: language for address, language in rows}

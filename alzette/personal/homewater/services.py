@@ -17,12 +17,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alzette.core.mail import send_in_language
 from alzette.core.repositories import PERSONAL
 from alzette.personal.homewater.models import (
     DailyUse,
@@ -328,21 +328,15 @@ def _message(warning: Warning) -> tuple[str, str]:
 
 
 def notify(warning: Warning) -> int:
-    """E-mail the household's members (in the interface's default language: accounts
-    have no language of their own); the in-app notice is the warning itself, shown
-    unseen on /water/ and on the dashboard. The number of addresses written to."""
-    members = warning.household.members.filter(is_active=True)
-    to = sorted({e for e in members.values_list("email", flat=True) if e})
-    if not to:
-        return 0
-    with translation.override(settings.LANGUAGE_CODE):
-        subject, body = _message(warning)
-    try:
-        send_mail(subject, body, None, to)
-    except Exception:  # a mail server down never loses the warning, shown in-app anyway
-        log.exception("water warning e-mail for %s not sent", warning.pk)
-        return 0
-    return len(to)
+    """E-mail the household's members, each in their own language (the default one
+    for those who chose none); the in-app notice is the warning itself, shown unseen
+    on /water/ and on the dashboard. The number of addresses written to: a mail
+    server down never loses the warning, shown in-app anyway."""
+    members = warning.household.members.filter(is_active=True).exclude(email="")
+    recipients = members.values_list("email", "preferred_language")
+    return send_in_language(
+        recipients, lambda: _message(warning), context=f"water warning {warning.pk}"
+    )
 
 
 def leak_suspected(serial: str, since: datetime, min_litres_per_hour: float) -> Warning | None:

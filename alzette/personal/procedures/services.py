@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from alzette.core.mail import send_in_language
 from alzette.core.repositories import PERSONAL
 from alzette.ledger import services as ledger
 from alzette.personal.accounts.models import OrganisationalUnit, UnitKind
@@ -200,7 +201,7 @@ def submit(actor: Any, dossier_id: Any, answers: Mapping[str, Any]) -> Dossier:
         dossier.save()
         kind = "procedure.status_changed" if correction else "procedure.submitted"
         _event(dossier, EventKind.STATUS, actor, previous, Status.SUBMITTED, "", kind)
-    _notify_applicant(dossier, _("Your file %(reference)s has been received."))
+    _notify_applicant(dossier, gettext_noop("Your file %(reference)s has been received."))
     return dossier
 
 
@@ -357,7 +358,7 @@ def payment_changed(payment: Any, previous_status: str) -> None:
         to_status=payment.status,
     )
     if payment.status == "paid":
-        _notify_applicant(dossier, _("Your payment for file %(reference)s is received."))
+        _notify_applicant(dossier, gettext_noop("Your payment for file %(reference)s is received."))
 
 
 # --- Instruction ---------------------------------------------------------------------------
@@ -407,7 +408,7 @@ def request_correction(agent: Any, dossier_id: Any, message: str) -> Dossier:
     dossier = _transition(
         agent, dossier_id, "request_correction", Status.CORRECTION, message.strip()
     )
-    _notify_applicant(dossier, _("Your file %(reference)s needs a correction."))
+    _notify_applicant(dossier, gettext_noop("Your file %(reference)s needs a correction."))
     return dossier
 
 
@@ -423,7 +424,7 @@ def decide(agent: Any, dossier_id: Any, decision: str, motive: str) -> Dossier:
     dossier = _transition(
         agent, dossier_id, "decide", DECISIONS[decision], motive.strip(), "procedure.decided"
     )
-    _notify_applicant(dossier, _("A decision has been made on your file %(reference)s."))
+    _notify_applicant(dossier, gettext_noop("A decision has been made on your file %(reference)s."))
     return dossier
 
 
@@ -493,7 +494,9 @@ def post_message(
             attachments=[str(item.pk) for item in stored],
         )
     if from_agent:
-        _notify_applicant(dossier, _("You have a new message about your file %(reference)s."))
+        _notify_applicant(
+            dossier, gettext_noop("You have a new message about your file %(reference)s.")
+        )
     return event
 
 
@@ -565,17 +568,26 @@ def _event(
 
 
 def _notify_applicant(dossier: Dossier, subject: str) -> None:
-    """E-mail the applicant (console backend in the demo); nothing for anonymous files."""
-    if dossier.user is None or not dossier.user.email:
+    """E-mail the applicant once the transaction commits (console backend in the demo);
+    nothing for anonymous files. ``subject`` is untranslated (``gettext_noop``): it is
+    translated in the applicant's language, not in the one of whoever acted."""
+    user = dossier.user
+    if user is None or not user.email:
         return
-    text = subject % {"reference": dossier.reference}
-    body = _("%(subject)s\n\nProcedure: %(procedure)s\nStatus: %(status)s\n") % {
-        "subject": text,
-        "procedure": dossier.procedure.local_title(),
-        "status": dossier.get_status_display(),
-    }
+    reference, status, procedure = dossier.reference, Status(dossier.status), dossier.procedure
+
+    def build() -> tuple[str, str]:
+        text = _(subject) % {"reference": reference}
+        body = _("%(subject)s\n\nProcedure: %(procedure)s\nStatus: %(status)s\n") % {
+            "subject": text,
+            "procedure": procedure.local_title(),
+            "status": status.label,
+        }
+        return text, body
+
+    recipients = [(user.email, user.preferred_language)]
     transaction.on_commit(
-        lambda: send_mail(text, body, None, [dossier.user.email], fail_silently=True),
+        lambda: send_in_language(recipients, build, context=f"file {reference}"),
         using=PERSONAL,
     )
 
@@ -616,7 +628,7 @@ def accept_silently(now: datetime | None = None) -> list[str]:
                 locked.motive,
                 "procedure.decided",
             )
-        _notify_applicant(locked, _("Your file %(reference)s is accepted."))
+        _notify_applicant(locked, gettext_noop("Your file %(reference)s is accepted."))
         accepted.append(locked.reference)
     return accepted
 
@@ -632,12 +644,22 @@ def remind(now: datetime | None = None) -> int:
     ).select_related("group", "procedure")
     count = 0
     for dossier in due:
-        emails = [member.email for member in dossier.group.members.all() if member.email]
-        subject = _("File %(reference)s is due on %(date)s") % {
+        instructors = dossier.group.members.exclude(email="")
+        values = {
             "reference": dossier.reference,
             "date": timezone.localtime(dossier.due_at).date().isoformat(),
         }
-        send_mail(subject, subject, None, emails, fail_silently=True)
+        subject = _("File %(reference)s is due on %(date)s") % values  # for the history
+
+        def build(values: dict[str, str] = values) -> tuple[str, str]:
+            text = _("File %(reference)s is due on %(date)s") % values
+            return text, text  # each instructor's language
+
+        send_in_language(
+            instructors.values_list("email", "preferred_language"),
+            build,
+            context=f"reminder of {dossier.reference}",
+        )
         dossier.reminded_at = now
         dossier.save(update_fields=["reminded_at", "updated_at"])
         DossierEvent.objects.create(dossier=dossier, kind=EventKind.REMINDER, body=subject)

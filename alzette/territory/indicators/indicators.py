@@ -269,57 +269,93 @@ class RenewableEnergyShare(Indicator):
         )
 
 
+@dataclass(frozen=True)
+class LightingYear:
+    """Street lighting of a year as the energy page counts it (lighting.energy)."""
+
+    kwh: float | None  # None: nothing measured
+    source: str  # "lamps", "cabinets" or ""
+    lamp_nights: int
+    coverage: float | None
+    metered_kwh: float | None
+    cabinets: int
+    unrated: int  # lamp-nights left out: no powerRating
+
+
+def street_lighting(year: int, commune: str | None = None) -> LightingYear:
+    """The year's street lighting electricity, read from the energy page's own figures
+    (``lighting.energy.services.year_total``) so that the indicator and the page agree:
+    the lamps' energy used when some lamp reported, else the cabinets' meters."""
+    from alzette.territory.lighting.energy import services as energy
+
+    found = energy.year_total(year, commune)
+    unrated = energy.unrated_nights(year, commune)
+    if found.nights:
+        kwh, source = found.actual_kwh, "lamps"
+    elif found.metered_kwh is not None:
+        kwh, source = found.metered_kwh, "cabinets"
+    else:
+        kwh, source = None, ""
+    return LightingYear(kwh, source, found.nights, found.coverage, found.metered_kwh,
+                        found.cabinets, unrated)  # fmt: skip
+
+
 class StreetLightingEnergy(Indicator):
     slug = "street-lighting-energy"
     reference = "ISO 37122:2019, 7 (energy)"
     title = _("Street lighting electricity per inhabitant")
     unit = _("kWh per inhabitant per year")
     method = _(
-        "Electricity used by street lighting in the year divided by the legal population: the "
-        "rise of the control cabinets' meters (StreetlightControlCabinet energyConsumed, kWh) "
-        "when cabinets are metered, otherwise the streetlights' power (Streetlight "
-        "powerConsumption, in watts unless a unit code says otherwise) integrated over time, "
-        "gaps over two hours left out."
+        "Electricity used by street lighting in the year divided by the legal population, "
+        "exactly as the street lighting energy page counts it: the energy the streetlights "
+        "report using, integrated per lamp and night (a report holds 30 minutes at most), "
+        "summed over the nights of the year. Hours no report covers are not counted, so the "
+        "share of the night covered by reports is given with the value. Lamps without a rated "
+        "power are left out, as on the page. When no lamp reported in the year, the control "
+        "cabinets' meters are used instead."
     )
     sources = (
-        _("NGSI-LD StreetlightControlCabinet (energyConsumed, history)"),
-        _("NGSI-LD Streetlight (powerConsumption, history)"),
+        _("Street lighting energy: lamp-nights from the streetlights' own reports"),
+        _("Street lighting energy: control cabinets' meters"),
         POPULATION_SOURCE,
     )
 
     def compute(self, year: int) -> Result:
-        start, end = data.year_bounds(year)
-        people = population()
-        cabinets = [item.entity_id for item in data.entities("StreetlightControlCabinet")]
-        metered = data.samples(cabinets, "energyConsumed", start, end)
-        kwh = sum(data.increase(points) for points in metered.values())
-        if any(len(points) > 1 for points in metered.values()):
-            return Result(
-                kwh / people,
-                gettext("%(kwh)s kWh metered by %(n)s cabinets; %(people)s inhabitants.")
-                % {"kwh": _n(kwh), "n": len(metered), "people": _n(people)},
+        found = street_lighting(year)
+        if found.kwh is None and found.unrated:
+            return missing(
+                gettext(
+                    "%(n)s lamp-nights were reported, but none of their lamps has a rated "
+                    "power: the energy page leaves them out, and so does this indicator."
+                )
+                % {"n": _n(found.unrated)}
             )
-        lights = list(data.entities("Streetlight"))
-        history = data.samples([item.entity_id for item in lights], "powerConsumption", start, end)
-        kwh, counted = 0.0, 0
-        for light in lights:
-            factor = data.POWER_UNITS.get(light.units.get("powerConsumption", "WTT"), 0.001)
-            measured = data.energy_kwh(history.get(light.entity_id, []), factor)
-            if measured is not None:
-                kwh += measured
-                counted += 1
-        if not counted:
+        if found.kwh is None:
             return missing(
                 gettext(
                     "No street lighting consumption was measured this year "
-                    "(no cabinet meter nor streetlight power history)."
+                    "(no streetlight report nor cabinet meter reading)."
                 )
             )
-        return Result(
-            kwh / people,
-            gettext("%(kwh)s kWh from the power of %(n)s streetlights; %(people)s inhabitants.")
-            % {"kwh": _n(kwh), "n": counted, "people": _n(people)},
-        )
+        people = population()
+        return Result(found.kwh / people, _lighting_detail(found, people))
+
+
+def _lighting_detail(found: LightingYear, people: int) -> str:
+    if found.source == "cabinets":
+        detail = gettext("%(kwh)s kWh metered by %(n)s cabinets; %(people)s inhabitants.") % {
+            "kwh": _n(found.kwh or 0), "n": found.cabinets, "people": _n(people)}  # fmt: skip
+    else:
+        detail = gettext(
+            "%(kwh)s kWh reported by the streetlights over %(nights)s lamp-nights, "
+            "%(coverage)s %% of the night hours covered by reports; %(people)s inhabitants."
+        ) % {"kwh": _n(found.kwh or 0), "nights": _n(found.lamp_nights),
+             "coverage": _n(100 * (found.coverage or 0)), "people": _n(people)}  # fmt: skip
+    if found.unrated:
+        detail += " " + gettext(
+            "%(n)s lamp-nights of lamps without a rated power are left out."
+        ) % {"n": _n(found.unrated)}
+    return detail
 
 
 # --- Water -----------------------------------------------------------------------------------

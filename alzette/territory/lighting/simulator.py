@@ -25,9 +25,19 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
-from alzette.core.simulators import Container, Device, Message, Reading, Simulator, iso
+from alzette.core.simulators import (
+    Container,
+    Device,
+    Message,
+    Reading,
+    Simulator,
+    crossed,
+    iso,
+    spread,
+)
 
 #: The CCPHVA's communes, for a generated fleet when the territory is not loaded.
 COMMUNES = ("54521", "54580", "57038", "57041", "57096", "57529", "57565", "57603")
@@ -178,7 +188,9 @@ class LightingSimulator(Simulator):
         if not fleet.lamps:
             fleet = _generated_fleet(self, self.devices or DEFAULT_LAMPS)
         elif self.devices is not None:
-            fleet.lamps = _spread(fleet.lamps, self.devices)
+            fleet.lamps = spread(
+                fleet.lamps, self.devices, group=attrgetter("commune"), order=attrgetter("id")
+            )
         for cabinet in fleet.cabinets.values():
             cabinet.lamps = [lamp for lamp in fleet.lamps if lamp.cabinet == cabinet.id]
         fleet.cabinets = {k: c for k, c in fleet.cabinets.items() if c.lamps}
@@ -244,10 +256,10 @@ class LightingSimulator(Simulator):
                 if wanted != lamp.level:
                     lamp.level, changed = wanted, True
             period = NIGHT_REPORT if dark else DAY_REPORT
-            if changed or _crossed(self.previous, now, period, lamp.phase):
+            if changed or crossed(self.previous, now, period, lamp.phase):
                 out.append(self._state(lamp, now))
         for cabinet in self.fleet.cabinets.values():
-            if _crossed(self.previous, now, METER_REPORT, cabinet.phase):
+            if crossed(self.previous, now, METER_REPORT, cabinet.phase):
                 out.append(self._meter(cabinet, now))
         self.previous = now
         return out
@@ -258,7 +270,7 @@ class LightingSimulator(Simulator):
                 lamp.failed_until = None
                 return True
             return False
-        if self.failure_rate and _crossed(self.previous, now, 1440, lamp.phase * 17):
+        if self.failure_rate and crossed(self.previous, now, 1440, lamp.phase * 17):
             rng = self.random(f"failure:{lamp.id}:{now.isoformat()}")
             if rng.random() < self.failure_rate:
                 lamp.failed_until = now + timedelta(days=rng.uniform(*REPAIR_DAYS))
@@ -304,27 +316,6 @@ def _command_level(content: Any) -> float | None:
     return float(level) if 0 <= level <= 1 else None
 
 
-def _crossed(before: datetime, now: datetime, period_minutes: int, phase: int) -> bool:
-    """Whether a multiple of ``period_minutes`` (shifted by ``phase``) lies in (before, now]."""
-    a = int(before.timestamp() // 60) - phase
-    b = int(now.timestamp() // 60) - phase
-    return b // period_minutes > a // period_minutes
-
-
-def _spread(lamps: list[Lamp], count: int) -> list[Lamp]:
-    """``count`` lamps taken in turn from each commune, so a small fleet covers several."""
-    by_commune: dict[str, list[Lamp]] = {}
-    for lamp in lamps:
-        by_commune.setdefault(lamp.commune, []).append(lamp)
-    chosen: list[Lamp] = []
-    queues = [list(group) for _, group in sorted(by_commune.items())]
-    while len(chosen) < count and any(queues):
-        for group in queues:
-            if group and len(chosen) < count:
-                chosen.append(group.pop(0))
-    return sorted(chosen, key=lambda lamp: lamp.id)
-
-
 def _new_lamp(sim: Simulator, name: str, commune: str, cabinet: str,
               rating: float | None = None) -> Lamp:  # fmt: skip
     rng = sim.random(f"lamp:{name}:model")
@@ -349,7 +340,7 @@ def _generated_fleet(sim: Simulator, lamps: int) -> Fleet:
             if cabinet not in fleet.cabinets:
                 fleet.cabinets[cabinet] = _new_cabinet(sim, cabinet, commune)
             fleet.lamps.append(_new_lamp(sim, f"streetlight-{commune}-{n:03d}", commune, cabinet))
-    fleet.lamps = _spread(fleet.lamps, lamps)
+    fleet.lamps = spread(fleet.lamps, lamps, group=attrgetter("commune"), order=attrgetter("id"))
     return fleet
 
 

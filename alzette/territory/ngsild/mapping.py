@@ -25,7 +25,7 @@ import contextlib
 import fnmatch
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -40,8 +40,6 @@ from alzette.territory.smartdatamodels import validation
 
 logger = logging.getLogger(__name__)
 DB = store.DB
-#: How far in the future an observation time may be (clocks drift a little).
-FUTURE_SLACK = timedelta(seconds=60)
 
 
 class Refused(Exception):
@@ -117,25 +115,17 @@ def checked_instance(mapping: DeviceMapping, resource: Any) -> dict[str, Any]:
 
 
 def observed_at(content: Any, received: datetime) -> datetime:
-    """The content's ``t`` (ISO 8601, UTC when no offset) when it has one, else ``received``."""
-    if isinstance(content, str):
-        with contextlib.suppress(ValueError):
-            content = json.loads(content)
-    if not isinstance(content, dict) or content.get("t") in (None, ""):
-        return received
-    text = content["t"]
+    """The content's ``t`` when it has one, else ``received``: the same rule as every
+    other ingest (``supervision.ingest.observation_time``: an offset is required, no
+    more than 60 s after the message arrived)."""
+    from alzette.territory.supervision import ingest
+
+    content = ingest.parse(content)
+    raw = content.get("t") if isinstance(content, dict) else None
     try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        raise Refused("invalid_time", f"the observation time t={text!r} is not ISO 8601") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if moment - received > FUTURE_SLACK:
-        raise Refused(
-            "future_time",
-            f"the observation time {rep.iso(moment)} is {int((moment - received).total_seconds())}"
-            f" s after the message arrived ({rep.iso(received)})",
-        )
-    return moment.astimezone(UTC)
+        return ingest.observation_time(raw, received)
+    except ingest.Refused as exc:
+        raise Refused(exc.kind, exc.reason) from None
 
 
 def _check_bounds(mapping: DeviceMapping, value: Any) -> None:
@@ -192,7 +182,7 @@ def _quarantine(resource: Any, container_path: str, kind: str, reason: str) -> N
     segments = container_path.strip("/").split("/")
     device = segments[1] if len(segments) > 1 else segments[0]
     quarantine(device=device, path=container_path, content=resource.attrs.get("con"),
-               reason=reason, received_at=resource.ct, kind=kind)  # fmt: skip
+               reason=reason, received_at=resource.ct, kind=kind, source=resource.ri)  # fmt: skip
 
 
 def apply(mapping: DeviceMapping, resource: Any, container_path: str, wild: list[str]) -> str:

@@ -33,6 +33,8 @@ class QuarantinedMessage(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
     reason = models.CharField(_("reason"), max_length=500)
     received_at = models.DateTimeField(_("received"))
+    #: The contentInstance's resource id: several contexts refusing it share one entry.
+    source = models.CharField(_("source"), max_length=255, blank=True, default="")
 
     class Meta:
         verbose_name = _("quarantined message")
@@ -40,6 +42,7 @@ class QuarantinedMessage(models.Model):
         indexes = [
             models.Index(fields=["device", "received_at"], name="supervision_q_device"),
             models.Index(fields=["received_at"], name="supervision_q_received"),
+            models.Index(fields=["source"], name="supervision_q_source"),
         ]
 
     def __str__(self) -> str:

@@ -11,10 +11,8 @@ contentInstance is applied once: its resource id is unique in ``Lift`` and
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -25,93 +23,22 @@ from alzette.territory.ngsild import representation as rep
 from alzette.territory.ngsild.entities import Op
 from alzette.territory.ngsild.errors import NgsiLdError
 from alzette.territory.ngsild.models import AttributeIndex, Entity
+from alzette.territory.supervision import ingest
+from alzette.territory.supervision.ingest import Message, Refused, observed_time
 from alzette.territory.waste import services, signals
 from alzette.territory.waste.models import Lift, Opening
 
 logger = logging.getLogger(__name__)
 DB = services.DB
 ACTOR = "system:waste"
-#: A clock a little ahead of ours is tolerated, as the NGSI-LD mapping does.
-FUTURE_TOLERANCE = timedelta(seconds=60)
 #: Heavier than any household bin with its contents: a reader or scale fault.
 MAX_WEIGHT_KG = 500.0
 OBSERVED_PREFIX = "urn:ngsi-ld:WasteObserved:"
 
 
-class Refused(Exception):
-    """A device message that cannot be applied; ``kind`` is a supervision quarantine kind."""
-
-    def __init__(self, reason: str, kind: str = "other") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.kind = kind
-
-
-@dataclass
-class Message:
-    """A contentInstance as this app reads it."""
-
-    ri: str
-    device: str  # the AE's resource name
-    container: str  # "lifts", "openings"
-    path: str  # container path, "alzette/truck-1/lifts"
-    content: Any  # parsed JSON, or the raw content when it is not JSON
-    created: datetime
-
-
 def on_instance(sender: Any, instance: Any, container_path: str, **kwargs: Any) -> None:
     """Receiver of ``onem2m.events.instance_created``."""
-    segments = container_path.strip("/").split("/")
-    if len(segments) != 3:
-        return
-    _, device, container = segments
-    if device.startswith("truck-") and container == "lifts":
-        handle = record_lift
-    elif device.startswith("pav-") and container == "openings":
-        handle = record_opening
-    else:
-        return
-    message = Message(
-        ri=instance.ri, device=device, container=container, path=container_path,
-        content=_parse(instance.attrs.get("con")), created=instance.ct,
-    )  # fmt: skip
-    try:
-        handle(message)
-    except Refused as exc:
-        _quarantine(message, exc)
-
-
-def _parse(content: Any) -> Any:
-    if isinstance(content, str):
-        try:
-            return json.loads(content)
-        except ValueError:
-            return content
-    return content
-
-
-def _quarantine(message: Message, exc: Refused) -> None:
-    from alzette.territory.supervision.quarantine import quarantine
-
-    quarantine(device=message.device, path=message.path, content=message.content,
-               reason=exc.reason, received_at=message.created, kind=exc.kind)  # fmt: skip
-
-
-def observed_time(message: Message) -> datetime:
-    """The observation time: ``t`` in the content, else the contentInstance's creation."""
-    content = message.content
-    raw = content.get("t") if isinstance(content, dict) else None
-    if raw is None:
-        return message.created
-    try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        raise Refused(f"unreadable observation time {raw!r}", "invalid_time") from None
-    if timezone.is_naive(moment):
-        raise Refused(f"observation time {raw!r} has no time zone", "invalid_time")
-    if moment > datetime.now(UTC) + FUTURE_TOLERANCE:
-        raise Refused(f"observation time {raw} is in the future", "future_time")
-    return moment
+    ingest.dispatch(instance, container_path, HANDLERS)
 
 
 # --- Lifts ---------------------------------------------------------------------------------
@@ -125,7 +52,7 @@ def record_lift(message: Message) -> Lift | None:
     content = message.content
     if not isinstance(content, dict) or not isinstance(content.get("tag"), str):
         raise Refused("a lift is a JSON object with a tag", "unreadable")
-    weight = _weight(content.get("weight"))
+    weight = ingest.number(content, "weight", low=0, high=MAX_WEIGHT_KG, unit="kg")
     lifted_at = observed_time(message)
     row = bin_by_tag(content["tag"])
     if row is None:
@@ -145,24 +72,10 @@ def record_lift(message: Message) -> Lift | None:
     except NgsiLdError as exc:
         raise Refused(f"the bin's entity refused the lift: {exc}", "model") from None
     notifier.flush()
-    for receiver, result in signals.lift_recorded.send_robust(
-        sender=Lift, bin_id=lift.bin_id, lifted_at=lift.lifted_at, weight_kg=lift.weight_kg,
-        lift_id=lift.pk,
-    ):  # fmt: skip
-        if isinstance(result, Exception):
-            logger.error("receiver %r of lift_recorded failed on lift %s: %r",
-                         receiver, lift.pk, result)  # fmt: skip
+    ingest.announce(signals.lift_recorded, Lift, f"lift {lift.pk}", bin_id=lift.bin_id,
+                    lifted_at=lift.lifted_at, weight_kg=lift.weight_kg,
+                    lift_id=lift.pk)  # fmt: skip
     return lift
-
-
-def _weight(raw: Any) -> float | None:
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise Refused(f"weight {raw!r} is not a number", "unreadable")
-    if not 0 <= raw <= MAX_WEIGHT_KG:
-        raise Refused(f"weight {raw} kg is out of range (0-{MAX_WEIGHT_KG:.0f})", "out_of_range")
-    return float(raw)
 
 
 def bin_by_tag(tag: str) -> Entity | None:
@@ -262,13 +175,15 @@ def record_opening(message: Message) -> Opening | None:
             )
     except IntegrityError:
         return None
-    for receiver, result in signals.badge_opening.send_robust(
-        sender=Opening, container_id=container_id, badge=badge, opened_at=opened_at
-    ):
-        if isinstance(result, Exception):
-            logger.error("receiver %r of badge_opening failed on %s: %r",
-                         receiver, message.ri, result)  # fmt: skip
+    ingest.announce(signals.badge_opening, Opening, message.ri, container_id=container_id,
+                    badge=badge, opened_at=opened_at)  # fmt: skip
     return opening
+
+
+HANDLERS: dict[tuple[str, str], ingest.Handler] = {
+    ("truck", "lifts"): record_lift,
+    ("pav", "openings"): record_opening,
+}
 
 
 def connect() -> None:

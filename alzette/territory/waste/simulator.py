@@ -17,6 +17,7 @@ import re
 import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,10 @@ from alzette.core.simulators import (
     Message,
     Reading,
     Simulator,
+    crossed,
     iso,
+    poisson,
+    spread,
 )
 
 #: The CCPHVA's communes, for a generated fleet when the territory is not loaded.
@@ -203,7 +207,9 @@ class WasteSimulator(Simulator):
         if not fleet.bins:
             fleet = _generated_fleet(self, self.devices or DEFAULT_BINS)
         if self.devices is not None:
-            fleet.bins = _spread(fleet.bins, self.devices)
+            fleet.bins = spread(
+                fleet.bins, self.devices, group=attrgetter("commune"), order=attrgetter("id")
+            )
             fleet.columns = fleet.columns[: max(3, self.devices // 8)]
         return fleet
 
@@ -267,10 +273,10 @@ class WasteSimulator(Simulator):
         for b in self.fleet.bins:
             b.level += self._rate(b, local) * hours
             b.battery = max(0.0, b.battery - 0.0008 * hours / 24)
-            if _crossed(self.previous, now, 60, b.phase):
+            if crossed(self.previous, now, 60, b.phase):
                 out.append(Reading(b.id, "fill", {"level": self._measure(b.id, b.level),
                                                   "t": iso(now)}))  # fmt: skip
-            if _crossed(self.previous, now, 1440, b.phase * 23):
+            if crossed(self.previous, now, 1440, b.phase * 23):
                 out.append(Reading(b.id, "battery", {"level": round(b.battery, 3), "t": iso(now)}))
         return out
 
@@ -311,17 +317,17 @@ class WasteSimulator(Simulator):
         per_hour = (1.2 if daytime else 0.05) * (1.6 if local.weekday() == 5 else 1.0)
         per_hour *= 0.5 if local.weekday() == 6 else 1.0
         for c in self.fleet.columns:
-            for _ in range(_poisson(rng, per_hour * c.popularity * hours)):
+            for _ in range(poisson(rng, per_hour * c.popularity * hours)):
                 at = self.previous + (now - self.previous) * rng.random()
                 c.level += DEPOSIT_LITRES[c.kind] * rng.uniform(0.3, 1.5) / c.capacity
                 out.append(Reading(c.id, "openings", {"badge": self._badge(rng),
                                                       "t": iso(at)}))  # fmt: skip
             emptied = (
-                local.weekday() < 5 and c.level >= 0.75 and _crossed(self.previous, now, 1440, 600)
+                local.weekday() < 5 and c.level >= 0.75 and crossed(self.previous, now, 1440, 600)
             )
             if emptied:
                 c.level = rng.uniform(0.0, 0.04)
-            if emptied or _crossed(self.previous, now, 120, c.phase):
+            if emptied or crossed(self.previous, now, 120, c.phase):
                 out.append(Reading(c.id, "fill", {"level": self._measure(c.id, c.level),
                                                   "t": iso(now)}))  # fmt: skip
         return out
@@ -336,7 +342,7 @@ class WasteSimulator(Simulator):
         rng = self.random(f"centre:{now.isoformat()}")
         visits = 0
         if self._open(local):
-            visits = _poisson(rng, (14.0 if local.weekday() == 5 else 6.0) * hours)
+            visits = poisson(rng, (14.0 if local.weekday() == 5 else 6.0) * hours)
         for _ in range(visits):
             if self.fleet.skips:
                 skip = rng.choice(self.fleet.skips)
@@ -353,7 +359,7 @@ class WasteSimulator(Simulator):
             swapped = s.level >= 0.9 and self._open(local) and rng.random() < hours
             if swapped:
                 s.level = 0.0
-            if swapped or _crossed(self.previous, now, 60, s.phase):
+            if swapped or crossed(self.previous, now, 60, s.phase):
                 out.append(Reading(s.id, "fill", {"level": self._measure(s.id, s.level),
                                                   "t": iso(now)}))  # fmt: skip
         return out
@@ -408,39 +414,6 @@ class WasteSimulator(Simulator):
 
 
 # --- Helpers -----------------------------------------------------------------------
-
-
-def _crossed(before: datetime, now: datetime, period_minutes: int, phase: int) -> bool:
-    """Whether a multiple of ``period_minutes`` (shifted by ``phase``) lies in (before, now]."""
-    a = int(before.timestamp() // 60) - phase
-    b = int(now.timestamp() // 60) - phase
-    return b // period_minutes > a // period_minutes
-
-
-def _poisson(rng: Any, mean: float) -> int:
-    if mean <= 0:
-        return 0
-    if mean > 30:
-        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
-    limit, k, p = math.exp(-mean), 0, rng.random()
-    while p > limit:
-        k += 1
-        p *= rng.random()
-    return k
-
-
-def _spread(bins: list[Bin], count: int) -> list[Bin]:
-    """``count`` bins taken in turn from each commune, so a small fleet covers several."""
-    by_commune: dict[str, list[Bin]] = {}
-    for b in bins:
-        by_commune.setdefault(b.commune, []).append(b)
-    chosen: list[Bin] = []
-    queues = [list(group) for _, group in sorted(by_commune.items())]
-    while len(chosen) < count and any(queues):
-        for group in queues:
-            if group and len(chosen) < count:
-                chosen.append(group.pop(0))
-    return sorted(chosen, key=lambda b: b.id)
 
 
 def _new_bin(sim: Simulator, bin_id: str, commune: str, **known: Any) -> Bin:
@@ -514,7 +487,7 @@ def _generated_fleet(sim: Simulator, bins: int) -> Fleet:
     rng = sim.random("skips")
     fleet.skips = [Skip(f"skip-{DEFAULT_CENTRE}-{n}", DEFAULT_CENTRE, rng.uniform(0, 0.6),
                         rng.randrange(60)) for n in range(1, 5)]  # fmt: skip
-    fleet.bins = _spread(fleet.bins, bins)
+    fleet.bins = spread(fleet.bins, bins, group=attrgetter("commune"), order=attrgetter("id"))
     return fleet
 
 

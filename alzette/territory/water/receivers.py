@@ -12,9 +12,7 @@ A contentInstance is applied once (``Reading`` keeps its resource id).
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,13 +23,14 @@ from alzette.territory.ngsild import entities, notifier, store
 from alzette.territory.ngsild import representation as rep
 from alzette.territory.ngsild.entities import Op
 from alzette.territory.ngsild.errors import NgsiLdError
+from alzette.territory.supervision import ingest
+from alzette.territory.supervision.ingest import Message, Refused, observed_time
 from alzette.territory.water import services, signals
 from alzette.territory.water.models import DistrictHour, Meter, Reading
 
 logger = logging.getLogger(__name__)
 DB = services.DB
 ACTOR = "system:water"
-FUTURE_TOLERANCE = timedelta(seconds=60)
 #: More than a household can draw in an hour (5 m³): a meter fault or a replaced meter.
 MAX_LITRES_PER_HOUR = 5000
 #: A district meter's flow cannot be larger than this (L/h): a fault.
@@ -48,82 +47,13 @@ QUALITY_RANGES: dict[str, tuple[float, float]] = {
 KEEP_READINGS = timedelta(days=3)
 
 
-class Refused(Exception):
-    def __init__(self, reason: str, kind: str = "other") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.kind = kind
-
-
-@dataclass
-class Message:
-    ri: str
-    device: str
-    container: str
-    path: str
-    content: Any
-    created: datetime
-
-
 def on_instance(sender: Any, instance: Any, container_path: str, **kwargs: Any) -> None:
     """Receiver of ``onem2m.events.instance_created``."""
-    segments = container_path.strip("/").split("/")
-    if len(segments) != 3:
-        return
-    _, device, container = segments
-    handle = HANDLERS.get((device.split("-", 1)[0], container))
-    if handle is None:
-        return
-    message = Message(ri=instance.ri, device=device, container=container, path=container_path,
-                      content=_parse(instance.attrs.get("con")), created=instance.ct)  # fmt: skip
-    try:
-        handle(message)
-    except Refused as exc:
-        quarantine(message, exc)
-
-
-def _parse(content: Any) -> Any:
-    if isinstance(content, str):
-        try:
-            return json.loads(content)
-        except ValueError:
-            return content
-    return content
-
-
-def quarantine(message: Message, exc: Refused) -> None:
-    from alzette.territory.supervision.quarantine import quarantine as keep
-
-    keep(device=message.device, path=message.path, content=message.content, reason=exc.reason,
-         received_at=message.created, kind=exc.kind)  # fmt: skip
-
-
-def observed_time(message: Message) -> datetime:
-    content = message.content
-    raw = content.get("t") if isinstance(content, dict) else None
-    if raw is None:
-        return message.created
-    try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        raise Refused(f"unreadable observation time {raw!r}", "invalid_time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    if moment > max(message.created, datetime.now(UTC)) + FUTURE_TOLERANCE:
-        raise Refused(f"observation time {raw} is in the future", "future_time")
-    return moment.astimezone(UTC)
+    ingest.dispatch(instance, container_path, HANDLERS)
 
 
 def _number(content: dict, key: str, low: float, high: float, unit: str) -> float | None:
-    raw = content.get(key)
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise Refused(f"{key} {raw!r} is not a number", "unreadable")
-    if not low <= raw <= high:
-        raise Refused(f"{key} = {raw} {unit} is out of range ({low:g} to {high:g})",
-                      "out_of_range")  # fmt: skip
-    return float(raw)
+    return ingest.number(content, key, low=low, high=high, unit=unit)
 
 
 def _applied_before(message: Message) -> bool:
@@ -245,12 +175,8 @@ def record_index(message: Message) -> Meter | None:
             meter.save(using=DB)
     except IntegrityError:
         return None
-    for receiver, result in signals.meter_reading.send_robust(
-        sender=Meter, meter=serial, at=at, index_litres=index, source_ri=message.ri
-    ):
-        if isinstance(result, Exception):
-            logger.error("receiver %r of meter_reading failed on %s: %r",
-                         receiver, message.ri, result)  # fmt: skip
+    ingest.announce(signals.meter_reading, Meter, message.ri, meter=serial, at=at,
+                    index_litres=index, source_ri=message.ri)  # fmt: skip
     return meter
 
 

@@ -20,13 +20,24 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.management import CommandError
 
-from alzette.core.simulators import Container, Device, Message, Reading, Simulator, iso
+from alzette.core.simulators import (
+    Container,
+    Device,
+    Message,
+    Reading,
+    Simulator,
+    crossed,
+    iso,
+    poisson,
+    spread,
+)
 
 #: The CCPHVA's communes, for a generated fleet when the territory is not loaded.
 COMMUNES = ("54521", "54580", "57038", "57041", "57096", "57529", "57565", "57603")
@@ -216,7 +227,15 @@ class WaterSimulator(Simulator):
         if not fleet.districts:
             fleet = _generated_fleet(self, self.devices or DEFAULT_METERS)
         elif self.devices is not None:
-            chosen = {h.serial for h in _spread(fleet.households, self.devices)}
+            chosen = {
+                h.serial
+                for h in spread(
+                    fleet.households,
+                    self.devices,
+                    group=lambda h: h.district or "",
+                    order=attrgetter("serial"),
+                )
+            }
             for d in fleet.districts.values():
                 kept = [h for h in d.households if h.serial in chosen]
                 d.others += len(d.households) - len(kept)
@@ -307,7 +326,7 @@ class WaterSimulator(Simulator):
         expected = self.day_litres(h, day) * weights[local.hour] / sum(weights)
         rng = self.random(f"use:{h.serial}:{iso(hour)}")
         draws = []
-        for _ in range(_poisson(rng, expected / MEAN_DRAW)):
+        for _ in range(poisson(rng, expected / MEAN_DRAW)):
             draws.append((rng.uniform(0, 3600), _draw(rng)))
         if h.garden and 5 <= day.month <= 9 and not self.away(h, day):
             garden = self.random(f"garden:{h.serial}:{day.isoformat()}")
@@ -344,7 +363,7 @@ class WaterSimulator(Simulator):
             drawn[h.district] = drawn.get(h.district, 0.0) + litres
             if h.known_at is None or now > h.known_at:
                 h.volume += litres
-                if _crossed(self.previous, now, 60, h.phase):
+                if crossed(self.previous, now, 60, h.phase):
                     out.append(Reading(h.device, "index", self._index(h, now)))
         for d in self.fleet.districts.values():
             if d.known_at is None or now > d.known_at:
@@ -375,7 +394,7 @@ class WaterSimulator(Simulator):
     def _district(self, d: District, now: datetime, local: datetime) -> list[Message]:
         out: list[Message] = []
         t = iso(now)
-        if _crossed(self.previous, now, 15, d.phase):
+        if crossed(self.previous, now, 15, d.phase):
             rng = self.random(f"flow:{d.slug}:{t}")
             span = max((now - (d.last_at or self.previous)).total_seconds() / 3600, 1 / 60)
             flow = max(0.0, (d.volume - d.last_volume) / span * rng.gauss(1, 0.015))
@@ -385,14 +404,14 @@ class WaterSimulator(Simulator):
                 reading["flow"] = -round(flow + rng.uniform(50, 500), 1)
             if d.inflow and (d.known_at is None or now > d.known_at):
                 out.append(Reading(f"dmeter-{d.slug}", "flow", reading))
-        if d.pressure and _crossed(self.previous, now, 15, (d.phase + 5) % 15):
+        if d.pressure and crossed(self.previous, now, 15, (d.phase + 5) % 15):
             rng = self.random(f"pressure:{d.slug}:{t}")
             burst = sum(0.3 + b.rate / 10000 for b in d.bursts if b.running(now))
             bar = max(0.5, self._bar(d, local) - burst + rng.gauss(0, 0.03))
             if self._fault(rng):
                 bar = rng.choice((-1.0, rng.uniform(17, 40)))
             out.append(Reading(f"pressure-{d.slug}", "pressure", {"bar": round(bar, 2), "t": t}))
-        if d.quality and _crossed(self.previous, now, 60, d.phase * 3 + 7):
+        if d.quality and crossed(self.previous, now, 60, d.phase * 3 + 7):
             out.append(Reading(f"quality-{d.slug}", "quality", self._quality(d, now, local)))
         return out
 
@@ -573,20 +592,6 @@ def _communes() -> tuple[str, ...]:
     return codes or COMMUNES
 
 
-def _spread(households: list[Household], count: int) -> list[Household]:
-    """``count`` meters taken in turn from each district, so a small fleet covers several."""
-    by_district: dict[str, list[Household]] = {}
-    for h in households:
-        by_district.setdefault(h.district or "", []).append(h)
-    chosen: list[Household] = []
-    queues = [list(group) for _, group in sorted(by_district.items())]
-    while len(chosen) < count and any(queues):
-        for group in queues:
-            if group and len(chosen) < count:
-                chosen.append(group.pop(0))
-    return sorted(chosen, key=lambda h: h.serial)
-
-
 # --- Helpers -----------------------------------------------------------------------
 
 
@@ -602,13 +607,6 @@ def _within(value: Any, low: float, high: float) -> float | None:
     return float(value) if ok else None
 
 
-def _crossed(before: datetime, now: datetime, period_minutes: int, phase: int) -> bool:
-    """Whether a multiple of ``period_minutes`` (shifted by ``phase``) lies in (before, now]."""
-    a = int(before.timestamp() // 60) - phase
-    b = int(now.timestamp() // 60) - phase
-    return b // period_minutes > a // period_minutes
-
-
 def _draw(rng: Any) -> float:
     """Litres of one draw: a tap, a flush, a shower or bath, a machine."""
     pick, share = rng.random(), 0.0
@@ -619,15 +617,3 @@ def _draw(rng: Any) -> float:
             low, high = first, last
             break
     return rng.uniform(low, high)
-
-
-def _poisson(rng: Any, mean: float) -> int:
-    if mean <= 0:
-        return 0
-    if mean > 30:
-        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
-    limit, k, p = math.exp(-mean), 0, rng.random()
-    while p > limit:
-        k += 1
-        p *= rng.random()
-    return k

@@ -10,84 +10,24 @@ from ``state`` by the lighting DeviceMappings; here only the lamp's
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
 from alzette.territory.lighting.commands import services
 from alzette.territory.lighting.commands.models import Command, LampState
+from alzette.territory.supervision import ingest
+from alzette.territory.supervision.ingest import Message, Refused, observed_time
 
 DB = services.DB
-FUTURE_TOLERANCE = timedelta(seconds=60)
 RESULTS = ("ok", "refused", "error")
 POWER_STATES = ("on", "off", "low", "bootingUp")
 
 
-class Refused(Exception):
-    def __init__(self, reason: str, kind: str = "other") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.kind = kind
-
-
-@dataclass
-class Message:
-    ri: str
-    device: str
-    container: str
-    path: str
-    content: Any
-    created: datetime
-
-
 def on_instance(sender: Any, instance: Any, container_path: str, **kwargs: Any) -> None:
     """Receiver of ``onem2m.events.instance_created``."""
-    segments = container_path.strip("/").split("/")
-    if len(segments) != 3:
-        return
-    _, device, container = segments
-    if not device.startswith("streetlight-") or container not in ("ack", "state"):
-        return
-    message = Message(ri=instance.ri, device=device, container=container, path=container_path,
-                      content=_parse(instance.attrs.get("con")), created=instance.ct)  # fmt: skip
-    try:
-        if container == "ack":
-            record_ack(message)
-        else:
-            record_state(message)
-    except Refused as exc:
-        from alzette.territory.supervision.quarantine import quarantine
-
-        quarantine(device=message.device, path=message.path, content=message.content,
-                   reason=exc.reason, received_at=message.created, kind=exc.kind)  # fmt: skip
-
-
-def _parse(content: Any) -> Any:
-    if isinstance(content, str):
-        try:
-            return json.loads(content)
-        except ValueError:
-            return content
-    return content
-
-
-def observed_time(message: Message) -> datetime:
-    content = message.content
-    raw = content.get("t") if isinstance(content, dict) else None
-    if raw is None:
-        return message.created
-    try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        raise Refused(f"unreadable time {raw!r}", "invalid_time") from None
-    if moment.tzinfo is None:
-        raise Refused(f"time {raw!r} has no time zone", "invalid_time")
-    if moment > datetime.now(UTC) + FUTURE_TOLERANCE:
-        raise Refused(f"time {raw} is in the future", "future_time")
-    return moment
+    ingest.dispatch(instance, container_path, HANDLERS)
 
 
 def _lamp_id(device: str) -> str:
@@ -136,22 +76,13 @@ def record_ack(message: Message) -> Command | None:
     return command
 
 
-def _number(content: dict, name: str, low: float, high: float) -> float | None:
-    value = content.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise Refused(f"{name} {value!r} is out of range ({low:g}-{high:g})", "out_of_range")
-    return float(value)
-
-
 def record_state(message: Message) -> LampState:
     content = message.content
     if not isinstance(content, dict):
         raise Refused("a lamp's state is a JSON object", "unreadable")
     at = observed_time(message)
-    level = _number(content, "illuminanceLevel", 0.0, 1.0)
-    power = _number(content, "powerConsumption", 0.0, 10_000.0)
+    level = ingest.number(content, "illuminanceLevel", low=0.0, high=1.0)
+    power = ingest.number(content, "powerConsumption", low=0.0, high=10_000.0, unit="W")
     power_state = content.get("powerState")
     if power_state is not None and power_state not in POWER_STATES:
         raise Refused(f"powerState {str(power_state)[:40]!r} is unknown", "out_of_range")
@@ -172,6 +103,12 @@ def record_state(message: Message) -> LampState:
                 state.status = status
         state.save(using=DB)
     return state
+
+
+HANDLERS: dict[tuple[str, str], ingest.Handler] = {
+    ("streetlight", "ack"): record_ack,
+    ("streetlight", "state"): record_state,
+}
 
 
 def connect() -> None:

@@ -31,14 +31,20 @@ class EnergyQuery(Schema):
 class MonthOut(Schema):
     month: str = Field(..., description="YYYY-MM")
     actual_kwh: float
-    full_kwh: float = Field(..., description="Every lamp at its powerRating, sunset to sunrise.")
+    full_kwh: float = Field(..., description="Every lamp at its powerRating over the hours "
+                            "between sunset and sunrise its reports cover.")  # fmt: skip
     saved_kwh: float
     saved_eur: float
     saved_share: float | None
     co2_kg: float = Field(..., description="CO2 avoided (kg).")
     lamps: int
     nights: int = Field(..., description="Lamp-nights counted.")
-    coverage: float | None = Field(..., description="Share of the dark hours with a report.")
+    coverage: float | None = Field(..., description="covered_hours / night_hours: how much of "
+                                   "the nights the figures describe.")  # fmt: skip
+    low_coverage: bool = Field(..., description=f"coverage below {services.LOW_COVERAGE}.")
+    covered_hours: float = Field(..., description="Sunset-to-sunrise hours covered by reports, "
+                                 "summed over the lamp-nights.")  # fmt: skip
+    night_hours: float = Field(..., description="Sunset-to-sunrise hours of the same lamp-nights.")
     metered_kwh: float | None = Field(..., description="Cabinets' meters, a cross-check.")
     cabinets: int
 

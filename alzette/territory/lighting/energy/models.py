@@ -40,7 +40,7 @@ class LampReading(models.Model):
 
 class LampNight(models.Model):
     """What one lamp used in one night (local noon to the next local noon) and what it
-    would have used at full power from sunset to sunrise."""
+    would have used at full power over the hours of darkness its reports cover."""
 
     lamp_id = models.CharField(_("lamp"), max_length=255)
     commune = models.CharField(_("commune"), max_length=5)
@@ -54,7 +54,8 @@ class LampNight(models.Model):
     #: The lamp's powerRating when computed (W); None when the entity gives none.
     rating_w = models.FloatField(_("rated power (W)"), null=True, blank=True)
     night_hours = models.FloatField(_("night length (h)"), default=0.0)
-    #: rating_w x night_hours: the whole night at full power (None without a rating).
+    #: rating_w x covered_hours: full power over the dark hours the reports cover, the
+    #: same intervals energy_wh is integrated over (None without a rating).
     reference_wh = models.FloatField(_("full-power reference (Wh)"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

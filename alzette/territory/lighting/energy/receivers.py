@@ -12,90 +12,24 @@ arriving out of order give the same figures as in order.
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from alzette.territory.lighting.energy import services
 from alzette.territory.lighting.energy.models import CabinetReading, LampReading
+from alzette.territory.supervision import ingest
+from alzette.territory.supervision.ingest import Message, Refused, observed_time
 
 logger = logging.getLogger(__name__)
 DB = services.DB
-#: A clock a little ahead of ours is tolerated, as the NGSI-LD mapping does.
-FUTURE_TOLERANCE = timedelta(seconds=60)
 POWER_STATES = {"on", "off", "low", "bootingUp"}
-
-
-class Refused(Exception):
-    """A device message that cannot be applied; ``kind`` is a supervision quarantine kind."""
-
-    def __init__(self, reason: str, kind: str = "other") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.kind = kind
-
-
-@dataclass
-class Message:
-    ri: str
-    device: str
-    path: str
-    content: Any
-    created: datetime
 
 
 def on_instance(sender: Any, instance: Any, container_path: str, **kwargs: Any) -> None:
     """Receiver of ``onem2m.events.instance_created``."""
-    segments = container_path.strip("/").split("/")
-    if len(segments) != 3:
-        return
-    _, device, container = segments
-    if device.startswith("streetlight-") and container == "state":
-        handle = record_state
-    elif device.startswith("cabinet-") and container == "meter":
-        handle = record_meter
-    else:
-        return
-    message = Message(ri=instance.ri, device=device, path=container_path,
-                      content=_parse(instance.attrs.get("con")), created=instance.ct)  # fmt: skip
-    try:
-        handle(message)
-    except Refused as exc:
-        from alzette.territory.supervision.quarantine import quarantine
-
-        quarantine(device=message.device, path=message.path, content=message.content,
-                   reason=exc.reason, received_at=message.created, kind=exc.kind)  # fmt: skip
-
-
-def _parse(content: Any) -> Any:
-    if isinstance(content, str):
-        try:
-            return json.loads(content)
-        except ValueError:
-            return content
-    return content
-
-
-def observed_time(message: Message, now: datetime | None = None) -> datetime:
-    """``t`` in the content, else the contentInstance's creation; never in the future."""
-    content = message.content
-    raw = content.get("t") if isinstance(content, dict) else None
-    if raw is None:
-        return message.created
-    try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        raise Refused(f"unreadable observation time {str(raw)[:64]!r}", "invalid_time") from None
-    if timezone.is_naive(moment):
-        raise Refused(f"observation time {raw!r} has no time zone", "invalid_time")
-    if moment > (now or datetime.now(UTC)) + FUTURE_TOLERANCE:
-        raise Refused(f"observation time {raw} is in the future", "future_time")
-    return moment.astimezone(UTC)
+    ingest.dispatch(instance, container_path, HANDLERS)
 
 
 def _number(raw: Any, name: str) -> float:
@@ -124,21 +58,17 @@ def record_state(message: Message) -> LampReading | None:
     if state is not None and state not in POWER_STATES:
         raise Refused(f"powerState {str(state)[:32]!r} is not one of on, off, low, bootingUp",
                       "model")  # fmt: skip
-    raw = content.get("powerConsumption")
-    if raw is None and state == "off":
-        raw = 0.0
-    if raw is None:
-        raise Refused("a lamp state gives its powerConsumption (W)", "model")
-    power = _number(raw, "powerConsumption")
-    level = content.get("illuminanceLevel")
-    if level is not None:
-        level = _number(level, "illuminanceLevel")
-        if not 0 <= level <= 1:
-            raise Refused(f"illuminanceLevel {level} is outside 0..1", "out_of_range")
+    level = ingest.number(content, "illuminanceLevel", low=0, high=1)
     entity_id = services.lamp_id(message.device)
     found = services.lamp(entity_id)
     if found is None:
         raise Refused(f"no Streetlight entity {message.device[:64]}", "unknown_device")
+    raw = content.get("powerConsumption")
+    if raw is None and state == "off":
+        raw = 0.0
+    if raw is None:
+        return None  # powerConsumption is optional in the model: not an energy reading
+    power = _number(raw, "powerConsumption")
     if power < 0:
         raise Refused(f"powerConsumption {power} W is negative", "out_of_range")
     ceiling = (found.rating_w * services.MAX_RATING_FACTOR if found.rating_w
@@ -183,7 +113,7 @@ def record_meter(message: Message) -> CabinetReading | None:
         raise Refused(f"{message.device[:64]} is not named cabinet-<INSEE>-<n>",
                       "unknown_device")  # fmt: skip
     if content.get("energyConsumed") is None:
-        raise Refused("a meter reading gives energyConsumed (kWh)", "model")
+        return None  # a fault or power-only report (docs/lighting-repairs.md): no index
     index = _number(content.get("energyConsumed"), "energyConsumed")
     if index < 0:
         raise Refused(f"energyConsumed {index} kWh is negative", "out_of_range")
@@ -204,6 +134,12 @@ def record_meter(message: Message) -> CabinetReading | None:
     except IntegrityError:
         return None
     return reading
+
+
+HANDLERS: dict[tuple[str, str], ingest.Handler] = {
+    ("streetlight", "state"): record_state,
+    ("cabinet", "meter"): record_meter,
+}
 
 
 def connect() -> None:

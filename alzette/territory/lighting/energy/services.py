@@ -4,8 +4,9 @@ Energy is integrated from the lamps' own ``state`` reports: a reported power hol
 until the lamp's next report, at most ``HOLD_CAP`` (a lamp that falls silent is not
 billed forever). The result is kept per lamp and night (``LampNight``); a night runs
 from local noon to the next local noon and is named by the local date of its evening.
-The reference is full-power operation: the lamp's ``powerRating`` from sunset to
-sunrise (``lighting.sun.night_hours``) every night it reported. Cabinets' meters
+The reference is full-power operation over the same covered time: the lamp's
+``powerRating`` over the hours between sunset and sunrise that its held reports cover,
+so that hours no report describes count neither as used nor as saved. Cabinets' meters
 (cumulative ``energyConsumed``) are kept beside as a cross-check, never added.
 
 No HTTP framework here: the receivers, the page, the API and the widget call these.
@@ -57,6 +58,8 @@ DEFAULT_EUR_PER_KWH = 0.20
 #: France's mean grid mix, ADEME Base Carbone ("Electricité - 2022 - mix moyen", 0.052 kg CO2e/kWh).
 DEFAULT_KG_CO2_PER_KWH = 0.052
 MAX_MONTHS = 36
+#: Below this share of the night hours covered by reports, the page flags the figures.
+LOW_COVERAGE = 0.5
 
 
 def eur_per_kwh() -> float:
@@ -186,12 +189,17 @@ def integrate(
     return out
 
 
-def reference(found: Lamp | None, night: date) -> tuple[float | None, float, float | None]:
-    """(rating W, night hours, full-power Wh) of a lamp on ``night``."""
+def reference(
+    found: Lamp | None, night: date, covered_hours: float
+) -> tuple[float | None, float, float | None]:
+    """(rating W, night hours, full-power Wh) of a lamp on ``night``. Full power counts
+    only the ``covered_hours`` (the dark hours the lamp's held reports cover), the same
+    intervals its energy is integrated over: an hour no report describes is neither used
+    nor saved, so a lamp reporting half a night is compared with half a night."""
     lon, lat = (found.lon, found.lat) if found else (None, None)
     hours = sun.night_hours(night, lon, lat)
     rating = found.rating_w if found else None
-    return rating, hours, None if rating is None else rating * hours
+    return rating, hours, None if rating is None else rating * covered_hours
 
 
 def recompute_lamp_night(entity_id: str, night: date, *, now: datetime | None = None,
@@ -208,18 +216,21 @@ def recompute_lamp_night(entity_id: str, night: date, *, now: datetime | None = 
     if not inside:  # readings dropped (older than READINGS_DAYS): only the reference changes
         row = nights.filter(lamp_id=entity_id, night=night).first()
         if row is not None:
-            row.rating_w, row.night_hours, row.reference_wh = reference(found, night)
+            rating, hours, full = reference(found, night, row.covered_hours)
+            row.rating_w, row.night_hours = rating, hours
+            row.reference_wh = None if full is None else round(full, 3)
             row.save(using=DB, update_fields=["rating_w", "night_hours", "reference_wh",
                                               "updated_at"])  # fmt: skip
         return row
     lon, lat = (found.lon, found.lat) if found else (None, None)
     done = integrate(before + inside, start, end, dark=sun.night(night, lon, lat), now=now)
-    rating, hours, full = reference(found, night)
+    covered = round(done.covered_hours, 4)
+    rating, hours, full = reference(found, night, covered)
     row, _ = nights.update_or_create(
         lamp_id=entity_id, night=night,
         defaults={
             "commune": commune_of(entity_id), "energy_wh": round(done.energy_wh, 3),
-            "hours_on": round(done.hours_on, 4), "covered_hours": round(done.covered_hours, 4),
+            "hours_on": round(done.hours_on, 4), "covered_hours": covered,
             "reports": done.reports, "rating_w": rating, "night_hours": round(hours, 4),
             "reference_wh": None if full is None else round(full, 3),
         },
@@ -272,13 +283,21 @@ class MonthSaving:
     co2_kg: float  # CO2 avoided
     lamps: int
     nights: int  # lamp-nights counted
-    coverage: float | None  # share of the nights' dark hours covered by reports
+    coverage: float | None  # covered hours / night hours of the lamp-nights counted
     metered_kwh: float | None  # the cabinets' meters, when some report
     cabinets: int
+    covered_hours: float = 0.0  # dark hours covered by held reports, summed over lamp-nights
+    night_hours: float = 0.0  # sunset-to-sunrise hours, summed over the same lamp-nights
 
     @property
     def key(self) -> str:
         return f"{self.month:%Y-%m}"
+
+    @property
+    def low_coverage(self) -> bool:
+        """The reports cover less than ``LOW_COVERAGE`` of the nights: the figures hold
+        for the hours reported only, a small part of what the lamps did."""
+        return self.coverage is not None and self.coverage < LOW_COVERAGE
 
 
 def month_start(day: date, back: int = 0) -> date:
@@ -303,15 +322,17 @@ def _build(commune: str, month: date, lamp: dict[str, Any] | None,
     full = (lamp.get("full") or 0.0) / 1000
     saved = full - actual
     dark = lamp.get("dark") or 0.0
+    covered = lamp.get("covered") or 0.0
     return MonthSaving(
         commune=commune, month=month, actual_kwh=round(actual, 3), full_kwh=round(full, 3),
         saved_kwh=round(saved, 3), saved_eur=round(saved * eur_per_kwh(), 2),
         saved_share=round(saved / full, 4) if full > 0 else None,
         co2_kg=round(saved * kg_co2_per_kwh(), 2), lamps=lamp.get("lamps") or 0,
         nights=lamp.get("nights") or 0,
-        coverage=round((lamp.get("covered") or 0.0) / dark, 4) if dark > 0 else None,
+        coverage=round(covered / dark, 4) if dark > 0 else None,
         metered_kwh=round(cab["energy"], 3) if cab else None,
         cabinets=cab["cabinets"] if cab else 0,
+        covered_hours=round(covered, 2), night_hours=round(dark, 2),
     )  # fmt: skip
 
 
@@ -389,8 +410,8 @@ def total(rows: list[MonthSaving]) -> MonthSaving | None:
     full = sum(r.full_kwh for r in rows)
     saved = full - actual
     metered = [r.metered_kwh for r in rows if r.metered_kwh is not None]
-    covered = [(r.coverage, r.nights) for r in rows if r.coverage is not None]
-    weight = sum(n for _, n in covered)
+    covered = sum(r.covered_hours for r in rows)
+    dark = sum(r.night_hours for r in rows)
     return MonthSaving(
         commune=rows[0].commune, month=rows[0].month, actual_kwh=round(actual, 3),
         full_kwh=round(full, 3), saved_kwh=round(saved, 3),
@@ -398,10 +419,27 @@ def total(rows: list[MonthSaving]) -> MonthSaving | None:
         saved_share=round(saved / full, 4) if full > 0 else None,
         co2_kg=round(saved * kg_co2_per_kwh(), 2), lamps=max(r.lamps for r in rows),
         nights=sum(r.nights for r in rows),
-        coverage=round(sum(c * n for c, n in covered) / weight, 4) if weight else None,
+        coverage=round(covered / dark, 4) if dark > 0 else None,
         metered_kwh=round(sum(metered), 3) if metered else None,
         cabinets=max(r.cabinets for r in rows),
+        covered_hours=round(covered, 2), night_hours=round(dark, 2),
     )  # fmt: skip
+
+
+def year_total(year: int, commune: str | None = None) -> MonthSaving:
+    """The nights whose evening falls in ``year``, January to December, summed as the
+    page and the API sum their months: the figure the city indicator reads."""
+    found = total(territory_savings(commune, 12, date(year, 12, 1)))
+    assert found is not None  # twelve months, never empty
+    return found
+
+
+def unrated_nights(year: int, commune: str | None = None) -> int:
+    """Lamp-nights of ``year`` left out of every figure: their lamp has no powerRating."""
+    nights = LampNight.objects.using(DB).filter(
+        night__gte=date(year, 1, 1), night__lte=date(year, 12, 31), reference_wh__isnull=True
+    )
+    return (nights.filter(commune=commune) if commune else nights).count()
 
 
 # --- The job ---------------------------------------------------------------------------------
@@ -409,8 +447,10 @@ def total(rows: list[MonthSaving]) -> MonthSaving | None:
 
 def run_refresh(today: date | None = None, now: datetime | None = None) -> str:
     """``alzette lighting energy``: recompute the lamp nights of the current and previous
-    month (the lamps' powerRating may have changed; a lamp that fell silent gets its last
-    hold closed), the cabinets' nights, then drop readings older than ``READINGS_DAYS``."""
+    month from their readings (energy, covered hours and the reference over them; the
+    lamps' powerRating may have changed; a lamp that fell silent gets its last hold
+    closed), the cabinets' nights, then drop readings older than ``READINGS_DAYS``. Older
+    nights keep their rows; migration 0002 rebased their reference on their covered hours."""
     today = today or timezone.localdate()
     now = now or datetime.now(UTC)
     first = month_start(today, 1)

@@ -20,21 +20,16 @@ quarantined with its reason, never silently dropped.
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from alzette.territory.lighting.repairs import services
+from alzette.territory.supervision import ingest
+from alzette.territory.supervision.ingest import Message, Refused
 
 logger = logging.getLogger(__name__)
 STATUSES = ("ok", *services.LAMP_FAULTS)
-
-
-class Refused(Exception):
-    def __init__(self, reason: str, kind: str = "other") -> None:
-        super().__init__(reason)
-        self.reason, self.kind = reason, kind
 
 
 def connect() -> None:
@@ -44,44 +39,7 @@ def connect() -> None:
 
 
 def on_instance(sender: Any, instance: Any, container_path: str, **kwargs: Any) -> None:
-    segments = container_path.strip("/").split("/")
-    if len(segments) != 3:
-        return
-    _, device, container = segments
-    if device.startswith("streetlight-") and container == "state":
-        handle = lamp_report
-    elif device.startswith("cabinet-") and container == "meter":
-        handle = cabinet_report
-    else:
-        return
-    content = _parse(instance.attrs.get("con"))
-    try:
-        handle(device, content, instance.ct)
-    except Refused as exc:
-        from alzette.territory.supervision.quarantine import quarantine
-
-        quarantine(device=device, path=container_path, content=content, reason=exc.reason,
-                   received_at=instance.ct, kind=exc.kind)  # fmt: skip
-
-
-def _parse(content: Any) -> Any:
-    if isinstance(content, str):
-        try:
-            return json.loads(content)
-        except ValueError:
-            return content
-    return content
-
-
-def _moment(content: dict[str, Any], created: datetime) -> datetime:
-    raw = content.get("t")
-    if raw is None:
-        return created
-    try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        raise Refused(f"unreadable observation time {raw!r}", "invalid_time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    ingest.dispatch(instance, container_path, HANDLERS)
 
 
 def lamp_fault(content: dict[str, Any], moment: datetime) -> str | None:
@@ -101,12 +59,13 @@ def lamp_fault(content: dict[str, Any], moment: datetime) -> str | None:
     return None
 
 
-def lamp_report(device: str, content: Any, created: datetime) -> None:
+def lamp_report(message: Message) -> None:
+    content = message.content
     if not isinstance(content, dict):
         raise Refused("a lamp's state is a JSON object", "unreadable")
-    moment = _moment(content, created)
+    moment = ingest.observed_time(message)
     fault = lamp_fault(content, moment)
-    entity = services.entity_id(device)
+    entity = services.entity_id(message.device)
     found = services.asset(entity)
     if found is None:
         raise Refused(f"no Streetlight entity {entity}", "unknown_device")
@@ -118,17 +77,24 @@ def lamp_report(device: str, content: Any, created: datetime) -> None:
         services.device_ok(entity)
 
 
-def cabinet_report(device: str, content: Any, created: datetime) -> None:
+def cabinet_report(message: Message) -> None:
+    content = message.content
     if not isinstance(content, dict):
         raise Refused("a cabinet's meter report is a JSON object", "unreadable")
-    moment = _moment(content, created)
+    moment = ingest.observed_time(message)
     fault = content.get("fault")
     if fault is not None and (not isinstance(fault, str) or not fault.strip()):
         raise Refused(f"unreadable cabinet fault {fault!r}", "model")
-    entity = services.entity_id(device)
+    entity = services.entity_id(message.device)
     if services.asset(entity) is None:
         raise Refused(f"no StreetlightControlCabinet entity {entity}", "unknown_device")
     if fault:
         services.device_fault(entity, fault.strip()[:40], at=moment, value=fault)
     else:
         services.device_ok(entity)
+
+
+HANDLERS: dict[tuple[str, str], ingest.Handler] = {
+    ("streetlight", "state"): lamp_report,
+    ("cabinet", "meter"): cabinet_report,
+}
