@@ -18,9 +18,19 @@ def fits(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
+def name_group(group: str, name: str) -> None:
+    """The streets are shown by name with their (long) id beneath: both must fit."""
+    from alzette.territory.lighting.demo import context
+    from alzette.territory.ngsild import entities
+
+    entities.append(entities.Op(tenant="", ctx=context()), group,
+                    {"name": {"type": "Property", "value": name}})  # fmt: skip
+
+
 def test_policy_editor_and_calendar_at_360_px(page, live_server, agent_audun, axe):
     page.set_viewport_size({"width": 360, "height": 740})
     group, _lamps = make_group(AUDUN, "grand-rue")
+    name_group(group, "Audun-le-Tiche, Grand-Rue")
     log_in_agent(page, live_server, agent_audun, "/hypervision/lighting/policies/new/")
     page.wait_for_selector("#policy-form")
     fits(page)
@@ -50,6 +60,7 @@ def test_policy_editor_and_calendar_at_360_px(page, live_server, agent_audun, ax
     assert [s["level"] for s in policy.steps] == [1.0, 0.4, 0.0, 0.5, 0.0]
     # The overview: the night's chart and its table.
     page.wait_for_selector("#li-night-chart")
+    assert page.locator(f"#li-policies .li-group[data-group='{group}'] .li-id").count() == 1
     fits(page)
     assert wcag_violations(axe, page) == []
     page.goto(f"{live_server.url}/hypervision/lighting/?commune={AUDUN}&group={group}")
@@ -63,9 +74,11 @@ def test_policy_editor_and_calendar_at_360_px(page, live_server, agent_audun, ax
     page.fill("#id_start", "2026-12-04T16:00")
     page.fill("#id_end", "2026-12-04T23:00")
     page.fill("#id_level", "100")
+    page.check(f"#override-groups input[value='{group}']")
     with page.expect_navigation():
         page.click("#override-save")
     assert CalendarOverride.objects.using("territory").count() == 1
     assert page.get_attribute("li[data-date='2026-12-04']", "data-overrides") == "1"
+    assert page.locator(f"#cal-overrides .li-group[data-group='{group}'] .li-id").count() == 1
     fits(page)
     assert wcag_violations(axe, page) == []

@@ -155,6 +155,40 @@ def test_apply_plan_sends_only_changes_and_supersedes(m2m, lamp_a):
     assert first[0].state == "superseded"
 
 
+def test_an_agents_command_holds_the_lamp_then_the_plan_takes_it_back(m2m, lamp_a):
+    services.apply_plan({lamp_a: 1.0}, source="policy:3", actor="system:lighting")
+    [manual] = services.send([lamp_a], 0.2, source="agent", actor=AGENT,
+                             hold=timedelta(minutes=30))  # fmt: skip
+    state = services.lamp_states([lamp_a])[lamp_a]
+    assert state.held_until is not None and state.wanted_level == 0.2
+    # The next schedule run leaves the lamp at the agent's level...
+    assert services.apply_plan({lamp_a: 1.0}, source="policy:3", actor="system:lighting") == []
+    # ... until the hold ends: then the plan sends its level again and the hold is gone.
+    LampState.objects.using(DB).filter(lamp_id=lamp_a).update(
+        held_until=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    [back] = services.apply_plan({lamp_a: 1.0}, source="policy:3", actor="system:lighting")
+    assert (back.level, back.source) == (1.0, "policy:3")
+    assert services.lamp_states([lamp_a])[lamp_a].held_until is None
+    manual.refresh_from_db(using=DB)
+    assert manual.state == "superseded"
+
+
+@pytest.mark.parametrize("hold", [timedelta(0), timedelta(seconds=30), timedelta(days=2)])
+def test_a_hold_out_of_bounds_sends_nothing(m2m, lamp_a, hold):
+    with pytest.raises(services.CommandError) as caught:
+        services.send([lamp_a], 0.5, source="agent", actor=AGENT, hold=hold)
+    assert caught.value.code == "invalid_hold"
+    assert not Command.objects.using(DB).exists()
+
+
+def test_the_default_hold_follows_the_setting(settings):
+    settings.ALZETTE_LIGHTING_MANUAL_HOLD_MINUTES = 90
+    assert services.manual_hold() == timedelta(minutes=90)
+    settings.ALZETTE_LIGHTING_MANUAL_HOLD_MINUTES = 100000
+    assert services.manual_hold() == timedelta(days=1)
+
+
 def test_unknown_devices_are_recorded_failed(m2m):
     no_ae = streetlight_entity("streetlight-57038-009")  # an entity, no device
     nothing = PREFIX + "streetlight-57038-404"  # neither

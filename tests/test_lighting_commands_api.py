@@ -43,6 +43,24 @@ def test_send_to_lamps_and_a_group(lamps, agent_epci):
         (lamps[0], "commanded", 1.0)]  # fmt: skip
 
 
+def test_an_agents_command_holds_for_the_minutes_given(lamps, agent_epci):
+    from datetime import UTC, datetime, timedelta
+
+    client = _client(agent_epci)
+    before = datetime.now(UTC)
+    answer = client.post(URL, {"lamps": lamps[:1], "level": 0.3, "hold_minutes": 120},
+                         content_type="application/json")  # fmt: skip
+    assert answer.status_code == 202
+    [state] = client.get("/api/v1/lighting/lamps", {"commune": "57038"}).json()
+    held = datetime.fromisoformat(state["held_until"])
+    assert before + timedelta(minutes=119) < held < before + timedelta(minutes=121)
+    answer = client.post(URL, {"lamps": lamps[:1], "level": 0.3},
+                         content_type="application/json")  # fmt: skip
+    [state] = client.get("/api/v1/lighting/lamps", {"commune": "57038"}).json()
+    default = datetime.fromisoformat(state["held_until"]) - before
+    assert timedelta(minutes=59) < default < timedelta(minutes=61)
+
+
 def test_bad_requests_send_nothing(lamps, agent_epci):
     client = _client(agent_epci)
     unknown = "urn:ngsi-ld:Streetlight:streetlight-57038-999"
@@ -51,7 +69,9 @@ def test_bad_requests_send_nothing(lamps, agent_epci):
     assert answer.status_code == 422 and answer.json()["lamps"] == [unknown]
     assert answer["Content-Type"].startswith("application/problem+json")
     for body in ({"lamps": lamps, "level": 1.5}, {"lamps": lamps}, {"level": 0.5},
-                 {"lamps": lamps, "group": "x", "level": 0.5}):  # fmt: skip
+                 {"lamps": lamps, "group": "x", "level": 0.5},
+                 {"lamps": lamps, "level": 0.5, "hold_minutes": 0},
+                 {"lamps": lamps, "level": 0.5, "hold_minutes": 1441}):  # fmt: skip
         assert client.post(URL, body, content_type="application/json").status_code == 422
     missing = client.post(URL, {"group": "urn:ngsi-ld:StreetlightGroup:none", "level": 0},
                           content_type="application/json")  # fmt: skip

@@ -64,11 +64,18 @@ def test_command_form(lamps, agent_audun, agent_villerupt):
     count = Command.objects.using(DB).count()
     bad = {"target": lamps[0], "switch": "", "level": "300", "next": INDEX}
     assert _client(agent_audun).post(INDEX + "command/", bad).status_code == 302
+    for hold in ("0", "2000", "soon"):
+        held = {"target": lamps[0], "switch": "on", "hold": hold, "next": INDEX}
+        assert _client(agent_audun).post(INDEX + "command/", held).status_code == 302
     unknown = {"target": "urn:ngsi-ld:Streetlight:nope", "switch": "on"}
     assert _client(agent_audun).post(INDEX + "command/", unknown).status_code == 302
     refused = _client(agent_villerupt).post(INDEX + "command/", post)
     assert refused.status_code == 403
     assert Command.objects.using(DB).count() == count
+    held = {"target": lamps[0], "switch": "off", "hold": "15", "next": INDEX}
+    assert _client(agent_audun).post(INDEX + "command/", held).status_code == 302
+    page = _client(agent_audun).get(INDEX + lamps[0].rsplit(":", 1)[1] + "/").content.decode()
+    assert 'id="lamp-held"' in page and 'id="command-hold"' in page
 
 
 def test_wrong_roles(lamps, citizen):

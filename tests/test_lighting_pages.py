@@ -68,6 +68,57 @@ def test_overview_shows_the_plan_and_the_policies(agent_audun, street):
     assert answer.status_code == 200 and 'id="li-new-policy"' not in answer.content.decode()
 
 
+def named_group(commune: str, slug: str, name: str) -> str:
+    from alzette.territory.lighting.demo import context
+    from alzette.territory.ngsild import entities
+
+    group, _lamps = make_group(commune, slug, count=1, first=50)
+    entities.append(entities.Op(tenant="", ctx=context()), group,
+                    {"name": {"type": "Property", "value": name}})  # fmt: skip
+    return group
+
+
+def group_marks(html: str, group: str) -> int:
+    return html.count(f'class="li-group" data-group="{group}"')
+
+
+def test_streets_are_shown_by_name_with_their_id(agent_audun, street):
+    plain = street[0]  # no name in its entity: shown by its id
+    named = named_group(AUDUN, "place-de-la-mairie", "Audun-le-Tiche, Place de la Mairie")
+    gone = "urn:ngsi-ld:StreetlightGroup:57038-rue-disparue"
+    policy = policies.save_policy(PLATFORM, policy_data(name="Rues", groups=[named, plain],
+                                                        priority=5))  # fmt: skip
+    Policy.objects.using(DB).filter(pk=policy.pk).update(groups=[named, plain, gone])
+    market = policies.save_override(PLATFORM, override_data(
+        groups=[named], start=datetime(2030, 12, 6, 16, tzinfo=UTC),
+        end=datetime(2030, 12, 6, 22, tzinfo=UTC)))  # fmt: skip
+    html = client_for(agent_audun).get(BASE, {"night": "2026-12-04"}).content.decode()
+    row = html[html.index(f'data-policy="{policy.pk}"') :]
+    row = row[: row.index("</tr>")]
+    # The policy's streets: the name, then the id as secondary text.
+    assert (
+        '<span class="li-group" data-group="' + named + '">Audun-le-Tiche, Place de la '
+        'Mairie <small class="li-id">' + named + "</small></span>"
+    ) in row
+    assert f'data-group="{plain}"><span class="li-id">{plain}</span>' in row
+    assert f'data-group="{gone}"><span class="li-id">{gone}</span>' in row  # not in the context
+    # The coming override and the streets now.
+    item = html[html.index(f'data-override="{market.pk}"') :]
+    assert item[: item.index("</li>")].count('<small class="li-id">' + named) == 1
+    now = html[html.index('id="li-groups"') :]
+    now = now[: now.index("</table>")]
+    assert group_marks(now, named) == 1 and group_marks(now, plain) == 1
+    # The calendar: the name alone in the day's cell, name and id in the month's list.
+    page = client_for(agent_audun).get(BASE + "calendar/", {"commune": AUDUN,
+                                                            "month": "2030-12"})  # fmt: skip
+    html = page.content.decode()
+    cell = html[html.index('data-date="2030-12-06"') :]
+    cell = cell[: cell.index("</li>\n")]
+    assert group_marks(cell, named) == 1 and 'class="li-id"' not in cell
+    listing = html[html.index('id="cal-overrides"') :]
+    assert '<small class="li-id">' + named + "</small>" in listing
+
+
 def test_create_a_policy_with_the_step_rows(agent_audun, street):
     answer = client_for(agent_audun).post(BASE + "policies/new/", policy_post(groups=[street[0]]))
     assert answer.status_code == 302, answer.content.decode()[:3000]

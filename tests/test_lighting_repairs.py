@@ -303,7 +303,7 @@ def test_transitions_that_make_no_sense_are_refused(territory):
         services.close(repair, outcome="no_fault", actor=actor)
 
 
-def test_the_agents_pages(agent_audun, citizen, territory):
+def test_the_agents_pages(agent_audun, agent_villerupt, citizen, territory):
     make_lamp()
     client = Client()
     client.force_login(agent_audun)
@@ -328,6 +328,10 @@ def test_the_agents_pages(agent_audun, citizen, territory):
     repair.refresh_from_db()
     assert repair.status == "repaired" and repair.outcome == "lamp_replaced"
     assert client.get("/hypervision/lighting/repairs/nope/").status_code == 404
+    client.force_login(agent_villerupt)  # another commune's lamp: said next to the number
+    theirs = client.post("/hypervision/lighting/repairs/report/", {"lamp": "57038-001",
+                                                                   "fault": "lampOut"})  # fmt: skip
+    assert theirs.status_code == 403 and 'data-error="lamp"' in theirs.content.decode()
     client.force_login(citizen)
     assert client.get("/hypervision/lighting/repairs/").status_code == 403
     anonymous = Client().get("/hypervision/lighting/repairs/")

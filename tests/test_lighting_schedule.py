@@ -194,6 +194,118 @@ def test_run_schedule_with_the_real_commands(streets):
     assert Command.objects.using(DB).count() == 4
 
 
+# --- The groups' own state -------------------------------------------------------------------
+
+
+def group_body(group: str) -> dict:
+    from alzette.territory.ngsild import store
+
+    return store.get("", group).body
+
+
+def history(group: str, term: str) -> list:
+    from alzette.territory.ngsild.models import AttributeInstance
+
+    rows = AttributeInstance.objects.using(DB).filter(entity_id=group,
+                                                      attribute__endswith=f"/{term}")  # fmt: skip
+    return [row.instance.get("value") for row in rows.order_by("recorded_at", "pk")]
+
+
+def no_commands(monkeypatch) -> None:
+    from alzette.territory.lighting.commands import services as commands
+
+    monkeypatch.setattr(commands, "apply_plan", lambda plan, **kwargs: [])
+
+
+def test_the_schedule_keeps_each_group_on_its_plan(streets, monkeypatch):
+    (grand_rue, _), (gare, _) = streets
+    no_commands(monkeypatch)
+    policy = policies.save_policy(PLATFORM, policy_data())
+    market = policies.save_override(PLATFORM, override_data(groups=[grand_rue]))
+    summary = schedule.run_schedule(utc(2026, 12, 4, 20))
+    assert summary.endswith("2 groups updated")
+    assert schedule.group_state(group_body(grand_rue)) == (1.0, f"override:{market.pk}")
+    assert schedule.group_state(group_body(gare)) == (1.0, f"policy:{policy.pk}")
+    # Written through the entity operations: in the history, under the model's names.
+    assert history(gare, "illuminanceLevel") == [1.0]
+    assert history(gare, "activeProgramId") == [f"policy:{policy.pk}"]
+    # The same plan a minute later writes nothing.
+    assert schedule.run_schedule(utc(2026, 12, 4, 20, 1)).endswith("0 groups updated")
+    assert history(gare, "illuminanceLevel") == [1.0]
+    # 22:30 local: the policy and the market (until 23:00 local) still say the same.
+    assert schedule.sync_groups(utc(2026, 12, 4, 21, 30)) == 0
+    # 23:30 local: the market is over and the policy dims both streets.
+    assert schedule.sync_groups(utc(2026, 12, 4, 22, 30)) == 2
+    assert schedule.group_state(group_body(gare)) == (0.5, f"policy:{policy.pk}")
+    assert schedule.group_state(group_body(grand_rue)) == (0.5, f"policy:{policy.pk}")
+    assert history(gare, "illuminanceLevel") == [1.0, 0.5]
+    # The night cut-off at 01:00 local.
+    assert schedule.sync_groups(utc(2026, 12, 5, 0, 30)) == 2
+    assert schedule.group_state(group_body(gare)) == (0.0, f"policy:{policy.pk}")
+    # The policy disabled: by day the default decides, at the same level: the programme
+    # changes all the same.
+    policies.set_enabled(PLATFORM, policy, False)
+    assert schedule.sync_groups(utc(2026, 12, 5, 12)) == 2
+    assert schedule.group_state(group_body(gare)) == (0.0, "default")
+
+
+def test_a_group_change_is_notified_to_subscribers(streets, monkeypatch, settings):
+    from alzette.territory.lighting.demo import context
+    from alzette.territory.ngsild import entities, subscriptions
+    from alzette.territory.ngsild.models import Notification
+
+    (_, _), (gare, _) = streets
+    settings.ALZETTE_NGSILD_DELIVERY = "worker"  # keep them in the outbox
+    no_commands(monkeypatch)
+    subscriptions.create(entities.Op(tenant="", ctx=context()), {
+        "type": "Subscription", "entities": [{"type": "StreetlightGroup"}],
+        "watchedAttributes": ["illuminanceLevel"],
+        "notification": {"endpoint": {"uri": "http://127.0.0.1:9/notify"}}})  # fmt: skip
+    schedule.run_schedule(utc(2026, 12, 4, 20))
+    assert Notification.objects.using(DB).count() == 2  # both streets
+    schedule.run_schedule(utc(2026, 12, 4, 20, 1))
+    assert Notification.objects.using(DB).count() == 2  # unchanged: nothing sent
+    payload = Notification.objects.using(DB).order_by("pk").last().payload
+    assert any(item["id"] == gare for item in payload["data"])
+
+
+def test_a_group_that_refuses_the_write_does_not_stop_the_others(streets, monkeypatch):
+    from alzette.territory.ngsild import entities
+    from alzette.territory.ngsild.errors import bad_data
+
+    (grand_rue, _), (gare, _) = streets
+    no_commands(monkeypatch)
+    real = entities.append
+
+    def append(op, entity_id, payload, **kwargs):
+        if entity_id == grand_rue:
+            raise bad_data("refused")
+        assert op.actor == "system:lighting"
+        return real(op, entity_id, payload, **kwargs)
+
+    monkeypatch.setattr(entities, "append", append)
+    assert schedule.sync_groups(utc(2026, 12, 4, 20)) == 1
+    assert schedule.group_state(group_body(grand_rue)) == (None, None)
+    assert schedule.group_state(group_body(gare)) == (1.0, "default")
+
+
+def test_a_stray_group_and_a_group_with_half_a_state(streets):
+    from alzette.territory.lighting.demo import context
+    from alzette.territory.ngsild import entities
+
+    (grand_rue, _), _ = streets
+    op = entities.Op(tenant="", ctx=context())
+    point = {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [5.95, 49.47]}}
+    stray = "urn:ngsi-ld:StreetlightGroup:somewhere"
+    entities.create(op, {"id": stray, "type": "StreetlightGroup", "location": point})
+    # The right programme but no level: the level is still written.
+    entities.append(op, grand_rue, {"activeProgramId": {"type": "Property", "value": "default"}})
+    assert schedule.group_state(group_body(grand_rue)) == (None, "default")
+    assert schedule.sync_groups(utc(2026, 12, 4, 20)) == 2  # not the stray one
+    assert schedule.group_state(group_body(stray)) == (None, None)
+    assert schedule.group_state(group_body(grand_rue)) == (1.0, "default")
+
+
 def test_the_demo_lighting(territory):
     counts = demo.ensure_demo_lighting(today=date(2026, 12, 4))
     assert counts["groups"] >= 8 * 3 and counts["cabinets"] >= 8 * 2

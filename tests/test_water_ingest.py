@@ -150,3 +150,46 @@ def test_a_replayed_message_is_applied_once(network, m2m, heard):
     instance = Resource.objects.filter(ty=4).order_by("-pk").first()
     receivers.on_instance(None, instance=instance, container_path="alzette/hmeter-W26-000003/index")
     assert len(heard) == 1 and Reading.objects.count() == 1
+
+
+# --- Meters reporting in an hour ------------------------------------------------------------
+
+
+def test_add_hour_use_counts_a_meter_once_an_hour(network):
+    district = District.objects.get(slug="57038-1")
+    meter = Meter.objects.filter(district=district).first()
+    at = datetime(2026, 12, 3, 9, 5, tzinfo=UTC)
+    assert services.counted_in_hour(meter, at) is False
+    services.add_hour_use(district.pk, at, 30, new_meter=True)
+    meter.recent_hours = {"2026-12-03T09:00:00.000Z": 30}  # as the receiver keeps it
+    assert services.counted_in_hour(meter, at.replace(minute=50)) is True
+    assert services.counted_in_hour(meter, at + timedelta(hours=1)) is False
+    services.add_hour_use(district.pk, at.replace(minute=50), 12, new_meter=False)
+    services.add_hour_use(district.pk, at.replace(minute=20), 7, new_meter=True)  # another one
+    services.add_hour_use(district.pk, at + timedelta(hours=1), 5, new_meter=False)
+    rows = DistrictHour.objects.filter(district=district).order_by("hour")
+    assert [(r.hour.hour, r.litres, r.meters) for r in rows] == [(9, 49, 2), (10, 5, 0)]
+
+
+def test_a_meter_reporting_twice_in_an_hour_counts_once(network, m2m):
+    """Needs receivers.record_index to count through services.add_hour_use (docs/water.md)."""
+    district = District.objects.get(slug="57038-1")
+    first, second = Meter.objects.filter(district=district).order_by("serial")[:2]
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    a = device(m2m, f"hmeter-{first.serial}", "index")
+    b = device(m2m, f"hmeter-{second.serial}", "index")
+    readings = [  # (aei, serial, minutes after start, index)
+        (a, first.serial, -50, 1000), (b, second.serial, -40, 500),  # first readings: no use yet
+        (a, first.serial, 5, 1040), (a, first.serial, 35, 1100),  # twice in the hour
+        (b, second.serial, 20, 530),
+        (a, first.serial, 65, 1100),  # the next hour, no use: still a meter reporting
+    ]  # fmt: skip
+    for aei, serial, minutes, index in readings:
+        post(m2m, aei, f"hmeter-{serial}", "index",
+             {"index": index, "t": iso(start + timedelta(minutes=minutes))})  # fmt: skip
+    rows = DistrictHour.objects.filter(district=district).order_by("hour")
+    assert [(r.hour, r.litres, r.meters) for r in rows] == [
+        (start, 130, 2),
+        (start + timedelta(hours=1), 0, 1),
+    ]
+    assert reasons() == []

@@ -17,6 +17,7 @@ from alzette.territory.geo.api import router as geo_router
 from alzette.territory.lighting.api import router as lighting_router
 from alzette.territory.lighting.commands.api import router as lighting_commands_router
 from alzette.territory.lighting.energy.api import router as lighting_energy_router
+from alzette.territory.lighting.repairs.api import router as lighting_repairs_router
 from alzette.territory.partners.api import router as partners_router
 from alzette.territory.supervision.api import router as supervision_router
 from alzette.territory.water.api import router as water_router
@@ -47,5 +48,6 @@ api.add_router("/supervision", supervision_router)
 api.add_router("/lighting", lighting_router)
 api.add_router("/lighting", lighting_commands_router)
 api.add_router("/lighting", lighting_energy_router)
+api.add_router("/lighting", lighting_repairs_router)
 api.add_router("/water", water_router)
 api.add_router("/water", homewater_router)

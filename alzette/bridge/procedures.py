@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.urls import reverse_lazy
 from django.utils import timezone
 
 from alzette.bridge.aggregates import AggregateSpec, Measure, Row, release
@@ -134,9 +135,11 @@ def _lamp_exists(reference: str) -> bool:
     return repairs.lamp_exists(reference)
 
 
-# The form checks a lamp's number against the territory's streetlights; the citizen's
-# own file shows the repair of the lamp they reported.
+# The form checks a lamp's number against the territory's streetlights and offers a map
+# of them (the public poles endpoint: numbers and places, fetched by the browser); the
+# citizen's own file shows the repair of the lamp they reported.
 schema.ASSET_CHECKS["Streetlight"] = _lamp_exists
+schema.ASSET_PICKERS["Streetlight"] = reverse_lazy("api-v1:lighting_poles")
 presenters.register_follow_up(asset_follow_up)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from alzette.core.translated import pick
-from alzette.personal.procedures.schema import visible
+from alzette.personal.procedures.schema import ASSET_PICKERS, DEFAULT_BBOX, visible
 
 #: Functions ``(dossier) -> dict | None`` telling a citizen what became of their report
 #: elsewhere (the repair of the streetlight they reported): ``{"asset", "address",
@@ -96,10 +96,21 @@ def _view(
         if definition["type"] == "file"
         else [],
     }
+    if definition["type"] == "text":
+        view["picker"] = asset_picker(definition)
+        view["picker_bbox"] = ",".join(str(c) for c in DEFAULT_BBOX)
     if definition["type"] == "block":
         view["items"] = _block_items(definition, value or [], errors, communes, prefix)
         view["count"] = len(view["items"])
     return view
+
+
+def asset_picker(definition: dict[str, Any]) -> str:
+    """The URL of the candidates of the asset a text field names (``validation.asset``),
+    "" when no picker is registered for its kind: the field stays a plain text field."""
+    kind = (definition.get("validation") or {}).get("asset")
+    url = ASSET_PICKERS.get(str(kind)) if kind else None
+    return str(url) if url else ""
 
 
 def _error_key(prefix: str, key: str) -> str:

@@ -67,6 +67,13 @@ DEFAULT_BBOX = (5.85, 49.33, 6.08, 49.53)
 #: the apps that know the assets (the bridge, for the territory's streetlights).
 ASSET_CHECKS: dict[str, Callable[[str], bool]] = {}
 
+#: Where the form's map picker finds the candidates of an asset kind: the kind -> the URL
+#: (a string or a lazy one) of a public GeoJSON source answering
+#: ``?bbox=min lon,min lat,max lon,max lat&near=lon,lat&limit=n`` with a FeatureCollection
+#: of Points, nearest first, each feature's ``id`` being the reference the field takes.
+#: Registered like ``ASSET_CHECKS``; a kind without one keeps its plain text field.
+ASSET_PICKERS: dict[str, Any] = {}
+
 
 class SchemaError(ValueError):
     """A form definition that cannot be used; the message names the field."""

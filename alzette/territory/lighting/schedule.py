@@ -19,11 +19,14 @@ given (a test of the lamps by day is an override).
 
 The lamps and groups are read from the NGSI-LD store; ``run_schedule`` (the
 ``lighting-schedule`` job, every minute) hands the plan to the commands context,
-which only sends where the wanted level changes.
+which only sends where the wanted level changes, and keeps each StreetlightGroup
+entity's own ``illuminanceLevel`` and ``activeProgramId`` on the plan
+(``sync_groups``, written only when they change).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,6 +41,7 @@ from django.conf import settings
 from alzette.territory.lighting import sun
 from alzette.territory.lighting.models import CalendarOverride, Policy
 
+logger = logging.getLogger(__name__)
 DB = "territory"
 TENANT = ""
 ACTOR = "system:lighting"
@@ -431,10 +435,10 @@ def level_at(entity_id: str, moment: datetime | None = None) -> Planned:
     return Resolver([target.commune]).at(target.commune, target.group, moment)
 
 
-def plan(moment: datetime | None = None) -> dict[str, Planned]:
+def plan(moment: datetime | None = None, resolver: Resolver | None = None) -> dict[str, Planned]:
     """Every lamp of the context with the level wanted at ``moment`` (now by default)."""
     moment = (moment or datetime.now(UTC)).astimezone(UTC)
-    resolver = Resolver()
+    resolver = resolver or Resolver()
     decided: dict[tuple[str, str | None], Planned] = {}
     out: dict[str, Planned] = {}
     for lamp, group in lamps().items():
@@ -457,15 +461,82 @@ def timeline(target: str, night: date) -> list[Segment]:
     return Resolver([found.commune]).timeline(found.commune, found.group, night)
 
 
+def _value(body: dict[str, Any], term: str) -> Any:
+    """The value of a property's default instance (None when absent), whatever the @context
+    its writer used."""
+    for key, instances in body.items():
+        if _local(key) != term:
+            continue
+        items = instances if isinstance(instances, list) else [instances]
+        instance = next((i for i in items if isinstance(i, dict) and "datasetId" not in i), None)
+        if instance is None:
+            return None
+        found = instance.get("value", instance.get("https://uri.etsi.org/ngsi-ld/hasValue"))
+        return found.get("@value") if isinstance(found, dict) else found
+    return None
+
+
+def group_state(body: dict[str, Any]) -> tuple[float | None, str | None]:
+    """A StreetlightGroup entity's own ``illuminanceLevel`` and ``activeProgramId``."""
+    level = _value(body, "illuminanceLevel")
+    program = _value(body, "activeProgramId")
+    numeric = isinstance(level, int | float) and not isinstance(level, bool)
+    return (float(level) if numeric else None), (program if isinstance(program, str) else None)
+
+
+def sync_groups(moment: datetime | None = None, resolver: Resolver | None = None) -> int:
+    """Keep each StreetlightGroup entity's ``illuminanceLevel`` (the level planned for its
+    lamps) and ``activeProgramId`` (what decides it: ``policy:<id>``, ``override:<id>`` or
+    ``default``) current; how many groups were written.
+
+    Only a change is written, through the NGSI-LD entity operations (actor
+    ``system:lighting``), so the group's history and subscriptions see it and an unchanged
+    plan adds nothing to them. A group that refuses the write is logged and skipped: its
+    lamps' commands matter more than its own state."""
+    from alzette.territory.lighting.demo import context
+    from alzette.territory.ngsild import entities, notifier
+    from alzette.territory.ngsild.errors import NgsiLdError
+
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    resolver = resolver or Resolver()
+    op = entities.Op(tenant=TENANT, ctx=context(), actor=ACTOR)
+    written = 0
+    for row in _rows(GROUP_PREFIX).order_by("entity_id").iterator(chunk_size=500):
+        commune = commune_of(row.entity_id)
+        if not commune:
+            continue
+        level, source = resolver.pick(commune, row.entity_id, moment)
+        current_level, current_program = group_state(row.body)
+        if (current_program == source and current_level is not None
+                and abs(current_level - level) < 1e-6):  # fmt: skip
+            continue
+        attributes = {"illuminanceLevel": {"type": "Property", "value": float(level)},
+                      "activeProgramId": {"type": "Property", "value": source}}  # fmt: skip
+        try:
+            entities.append(op, row.entity_id, attributes)
+        except NgsiLdError as exc:
+            logger.warning("group %s not updated: %s", row.entity_id, exc)
+            continue
+        written += 1
+    if written:
+        notifier.flush()
+    return written
+
+
 def run_schedule(now: datetime | None = None) -> str:
-    """The job: hand the current plan to the commands context; a one-line summary."""
+    """The job: hand the current plan to the commands context and keep the groups' own
+    level and programme current; a one-line summary."""
     from alzette.territory.lighting.commands.services import apply_plan
 
-    planned = plan(now)
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    resolver = Resolver()
+    planned = plan(moment, resolver)
     if not planned:
         return "no streetlight in the context"
     sent = apply_plan({lamp: p.level for lamp, p in planned.items()},
                       source={lamp: p.source for lamp, p in planned.items()},
                       actor=ACTOR)  # fmt: skip
+    groups_written = sync_groups(moment, resolver)
     sources = sorted({p.source for p in planned.values()})
-    return f"{len(planned)} lamps planned ({', '.join(sources)}), {len(sent)} commands sent"
+    return (f"{len(planned)} lamps planned ({', '.join(sources)}), {len(sent)} commands sent, "
+            f"{groups_written} groups updated")  # fmt: skip

@@ -81,6 +81,25 @@ def _named(rows: list[Policy]) -> list[Policy]:
     return rows
 
 
+def group_item(group_id: str, names: dict[str, str]) -> dict[str, str]:
+    """How a street (group) reads on the pages: its name from its entity, its id as
+    secondary text; a group without a name (or no longer in the context) by its id only."""
+    short = group_id.removeprefix(schedule.GROUP_PREFIX)
+    name = names.get(group_id, "")
+    return {"id": group_id, "name": "" if name == short else name}
+
+
+def group_names(groups: list[schedule.Group]) -> dict[str, str]:
+    return {g.id: g.name for g in groups}
+
+
+def _with_groups(rows: list[Any], names: dict[str, str]) -> list[Any]:
+    """Policies or overrides with their streets as ``group_items`` for the templates."""
+    for row in rows:
+        row.group_items = [group_item(g, names) for g in row.groups]
+    return rows
+
+
 def _overview_url(commune: str) -> str:
     return reverse("lighting:index") + "?" + urlencode({"commune": commune})
 
@@ -107,6 +126,7 @@ def index(request: HttpRequest) -> HttpResponse:
     }  # fmt: skip
     if commune:
         labels = source_labels()
+        names = group_names(groups)
         resolver = schedule.Resolver([commune])
         segments = resolver.timeline(commune, group, night)
         sunset, sunrise = sun.night(night, *resolver.point(commune))
@@ -114,9 +134,10 @@ def index(request: HttpRequest) -> HttpResponse:
         context.update({
             "chart": charts.night_chart(segments, night, sunset, sunrise),
             "rows": _rows(segments, labels), "sunset": _local(sunset), "sunrise": _local(sunrise),
-            "policies": _named(policies.policies(commune)),
-            "overrides": policies.overrides(commune, start=now),
-            "group_rows": [{"group": g, "planned": resolver.at(commune, g.id, now),
+            "policies": _with_groups(_named(policies.policies(commune)), names),
+            "overrides": _with_groups(policies.overrides(commune, start=now), names),
+            "group_rows": [{"group": g, "item": group_item(g.id, names),
+                            "planned": resolver.at(commune, g.id, now),
                             "label": labels.get(resolver.pick(commune, g.id, now)[1], "")}
                            for g in groups],
             "labels": labels,
@@ -258,7 +279,8 @@ def calendar(request: HttpRequest) -> HttpResponse:
     commune = _commune(request, actor, communes)
     month = _month(request.GET.get("month", ""))
     changeable = _changeable(actor, communes)
-    kwargs = {"communes": changeable, "groups": schedule.groups(),
+    all_groups = schedule.groups()
+    kwargs = {"communes": changeable, "groups": all_groups,
               "policies": policies.policies()}  # fmt: skip
     form = None
     conflict = None
@@ -294,6 +316,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
     next_month = (month + timedelta(days=32)).replace(day=1)
     month_end = datetime.combine(next_month, time(0), tzinfo=zone)
     rows = policies.overrides(commune, month_start, month_end) if commune else []
+    _with_groups(rows, group_names(all_groups))
     days = _days(commune, month, rows) if commune else []
     return render(request, "lighting/calendar.html", {
         "communes": communes, "commune": commune, "commune_name": communes.get(commune, commune),

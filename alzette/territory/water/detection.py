@@ -8,9 +8,13 @@
     window (24 h by default), from the meter's rolling hourly flags;
 (c) network balance: per district and day, inflow - (metered use ÷ share of
     meters reporting + unmetered uses), as a share of the inflow, above the
-    district's threshold.
+    district's threshold; each complete day judged once (``BalanceDay``), the days
+    missed while the worker was down caught up (at most ``CATCH_UP_DAYS`` back).
 
 Each fires a supervision detector alert and clears it when the condition is gone.
+The district detectors (a, c) also keep the inflow meter entity's
+``alarmInProgress`` (Smart Data Models WaterConsumptionObserved, 0 or 1) on their
+open alerts.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,8 +32,9 @@ from alzette.territory.ngsild import representation as rep
 from alzette.territory.ngsild.entities import Op
 from alzette.territory.ngsild.errors import NgsiLdError
 from alzette.territory.supervision import alerts
+from alzette.territory.supervision.models import Alert
 from alzette.territory.water import services, signals
-from alzette.territory.water.models import District, Meter
+from alzette.territory.water.models import BalanceDay, District, Meter
 
 logger = logging.getLogger(__name__)
 DB = services.DB
@@ -37,6 +43,13 @@ CONTINUOUS_FLOW = "water.continuous-flow"
 BALANCE = "water.balance"
 #: Litres in an hour that count as use.
 MIN_LITRES = 1
+#: The detectors whose alerts are on a district's inflow meter: its alarm is in progress
+#: while one of them is open.
+DISTRICT_DETECTORS = (NIGHT_FLOW, BALANCE)
+#: How far back the balance catches up on days it missed (the worker was down).
+CATCH_UP_DAYS = 7
+#: A day's balance waits this long after the day's end, for its last readings to arrive.
+BALANCE_SETTLE = timedelta(hours=2)
 
 
 def window_hours() -> int:
@@ -98,9 +111,11 @@ def detect_night_flow(district: District, now: datetime) -> int:
             "limit": district.night_flow_threshold,
         }
         alerts.raise_detected(rule, district.inflow_entity, round(minimum, 1), message, at=now)
+        sync_alarm(district)
         return 1
     alerts.clear_detected(rule, district.inflow_entity,
                           _("The night minimum flow is back under the threshold."))  # fmt: skip
+    sync_alarm(district)
     return 0
 
 
@@ -121,6 +136,35 @@ def _write_min_flow(district: District, minimum: float, at: datetime) -> None:
         notifier.flush()
     except NgsiLdError as exc:
         logger.warning("minFlow of %s not written: %s", district.slug, exc)
+
+
+# --- The inflow meter's alarm -------------------------------------------------------------
+
+
+def alarm_open(district: District) -> bool:
+    """Whether a district detector's alert (night flow, balance) is open on its inflow meter."""
+    return Alert.objects.using(DB).filter(
+        rule__detector__in=DISTRICT_DETECTORS, entity_id=district.inflow_entity,
+        state__in=Alert.OPEN).exists()  # fmt: skip
+
+
+def sync_alarm(district: District) -> bool:
+    """Set the inflow meter entity's ``alarmInProgress`` to 1 while one of the district's
+    leak alerts is open, back to 0 once none is (the detector cleared it, or an agent
+    closed it); written only when it changes. Whether the entity was written."""
+    wanted = 1 if alarm_open(district) else 0
+    try:
+        body = services.body_of(district.inflow_entity)
+        if body is None or services.value(body, "alarmInProgress") == wanted:
+            return False
+        op = Op(tenant=services.TENANT, ctx=services.context(), actor="system:water")
+        entities.append(op, district.inflow_entity,
+                        {"alarmInProgress": {"type": "Property", "value": wanted}})  # fmt: skip
+        notifier.flush()
+    except NgsiLdError as exc:
+        logger.warning("alarmInProgress of %s not written: %s", district.slug, exc)
+        return False
+    return True
 
 
 # --- (b) continuous flow ------------------------------------------------------------------
@@ -194,23 +238,59 @@ def _send(signal, **kwargs) -> None:  # noqa: ANN001
 # --- (c) network balance ------------------------------------------------------------------
 
 
-def detect_balance(district: District, now: datetime, day: date | None = None) -> int:
-    """Judge yesterday's (local) balance; 1 when its alert is open."""
-    day = day or (timezone.localtime(now).date() - timedelta(days=1))
+def balance_days_due(district: District, now: datetime) -> list[date]:
+    """The complete days (local) whose balance is still to judge, oldest first: every day
+    after the last one judged, at most ``CATCH_UP_DAYS`` back; only yesterday when none
+    was ever judged. A day is complete ``BALANCE_SETTLE`` after its end."""
+    today = timezone.localtime(now).date()
+    last = (BalanceDay.objects.using(DB).filter(district=district)
+            .order_by("-day").values_list("day", flat=True).first())  # fmt: skip
+    first = today - timedelta(days=1) if last is None else last + timedelta(days=1)
+    first = max(first, today - timedelta(days=CATCH_UP_DAYS))
+    days = (first + timedelta(days=n) for n in range((today - first).days))
+    return [d for d in days if services.local_day_bounds(d)[1] + BALANCE_SETTLE <= now]
+
+
+def judge_balance(district: District, day: date, now: datetime) -> bool | None:
+    """Judge the balance of one day and record it: raise the alert when the loss is above
+    the threshold, clear it otherwise. None when the day cannot be judged (no inflow
+    readings, no reporting meter): it is not recorded, so it is judged once its readings
+    are there. Judging a recorded day again replaces its record."""
     result = services.balance(district, day)
-    if result.loss_share is None:
-        return 0
+    if result.loss_share is None or result.inflow_m3 is None or result.estimated_m3 is None:
+        return None
+    above = result.loss_share > district.balance_threshold
     rule = _rule(BALANCE)
-    if result.loss_share > district.balance_threshold:
-        message = _("Network balance of %(name)s on %(day)s: %(loss)s per cent of the "
-                    "inflow (%(inflow)s m³) not found in metered use (%(used)s m³ "
-                    "estimated); threshold %(limit)s per cent.") % {
-            "name": district.name, "day": day.isoformat(),
-            "loss": f"{result.loss_share * 100:.0f}", "inflow": f"{result.inflow_m3:.1f}",
-            "used": f"{result.estimated_m3:.1f}",
-            "limit": f"{district.balance_threshold * 100:.0f}"}  # fmt: skip
-        alerts.raise_detected(rule, district.inflow_entity, result.loss_share, message, at=now)
-        return 1
-    alerts.clear_detected(rule, district.inflow_entity,
-                          _("The network balance is back under the threshold."))  # fmt: skip
-    return 0
+    figures = {"judged_at": now, "inflow_m3": result.inflow_m3, "above": above,
+               "estimated_m3": result.estimated_m3, "loss_share": result.loss_share}  # fmt: skip
+    with transaction.atomic(using=DB):
+        BalanceDay.objects.using(DB).update_or_create(district=district, day=day,
+                                                      defaults=figures)  # fmt: skip
+        if above:
+            message = _("Network balance of %(name)s on %(day)s: %(loss)s per cent of the "
+                        "inflow (%(inflow)s m³) not found in metered use (%(used)s m³ "
+                        "estimated); threshold %(limit)s per cent.") % {
+                "name": district.name, "day": day.isoformat(),
+                "loss": f"{result.loss_share * 100:.0f}", "inflow": f"{result.inflow_m3:.1f}",
+                "used": f"{result.estimated_m3:.1f}",
+                "limit": f"{district.balance_threshold * 100:.0f}"}  # fmt: skip
+            alerts.raise_detected(rule, district.inflow_entity, result.loss_share, message,
+                                  at=now)  # fmt: skip
+        else:
+            cleared = _("The network balance is back under the threshold.")
+            alerts.clear_detected(rule, district.inflow_entity, cleared)
+    sync_alarm(district)
+    return above
+
+
+def detect_balance(district: District, now: datetime, day: date | None = None) -> int:
+    """Judge the days due (``balance_days_due``), oldest first, so the alert ends in the
+    state of the latest one; ``day`` judges that day again. 1 when the alert is open."""
+    with transaction.atomic(using=DB):
+        # Two runs at once (a manual one during the worker's) judge each day once.
+        District.objects.using(DB).select_for_update().filter(pk=district.pk).first()
+        for due in [day] if day is not None else balance_days_due(district, now):
+            judge_balance(district, due, now)
+    return int(Alert.objects.using(DB).filter(
+        rule__detector=BALANCE, entity_id=district.inflow_entity,
+        state__in=Alert.OPEN).exists())  # fmt: skip

@@ -72,7 +72,8 @@ class Meter(models.Model):
 
 
 class DistrictHour(models.Model):
-    """Litres measured in one hour by the district's household meters that reported."""
+    """Litres measured in one hour by the district's household meters that reported, and
+    how many distinct meters reported in it (a meter reporting twice counts once)."""
 
     district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="hours")
     #: Start of the hour (UTC).
@@ -89,6 +90,34 @@ class DistrictHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.district_id} {self.hour:%Y-%m-%d %H}"
+
+
+class BalanceDay(models.Model):
+    """A district's day whose network balance the detector judged (once; docs/water.md):
+    the detector judges each complete day after the last one recorded here, so days
+    missed while the worker was down are judged when it comes back. District figures
+    only, nothing about a household."""
+
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="balance_days")
+    #: The local day judged.
+    day = models.DateField(_("day"))
+    judged_at = models.DateTimeField(_("judged at"))
+    inflow_m3 = models.FloatField(_("inflow (m³)"))
+    estimated_m3 = models.FloatField(_("estimated use (m³)"))
+    loss_share = models.FloatField(_("share lost"))
+    #: Whether the loss was above the district's threshold (an alert was raised).
+    above = models.BooleanField(_("above the threshold"), default=False)
+
+    class Meta:
+        verbose_name = _("judged balance day")
+        verbose_name_plural = _("judged balance days")
+        ordering = ("district", "day")
+        constraints = [
+            models.UniqueConstraint(fields=["district", "day"], name="water_balanceday_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_id} {self.day}"
 
 
 class Reading(models.Model):

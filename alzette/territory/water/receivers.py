@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
 from alzette.territory.ngsild import entities, notifier, store
 from alzette.territory.ngsild import representation as rep
@@ -26,7 +25,7 @@ from alzette.territory.ngsild.errors import NgsiLdError
 from alzette.territory.supervision import ingest
 from alzette.territory.supervision.ingest import Message, Refused, observed_time
 from alzette.territory.water import services, signals
-from alzette.territory.water.models import DistrictHour, Meter, Reading
+from alzette.territory.water.models import Meter, Reading
 
 logger = logging.getLogger(__name__)
 DB = services.DB
@@ -169,9 +168,11 @@ def record_index(message: Message) -> Meter | None:
             _mark(message)
             meter.last_index, meter.last_at = index, at
             if used is not None:
+                # Before _flag marks the hour: a meter counts once among the hour's meters.
+                first_in_hour = not services.counted_in_hour(meter, at)
                 _flag(meter, at, used)
-                if meter.district_id is not None and used is not None:
-                    _add_hour(meter.district_id, at, used)
+                if meter.district_id is not None:
+                    services.add_hour_use(meter.district_id, at, used, new_meter=first_in_hour)
             meter.save(using=DB)
     except IntegrityError:
         return None
@@ -209,18 +210,6 @@ def _flag(meter: Meter, at: datetime, used: int) -> None:
     hours[key] = hours.get(key, 0) + used
     oldest = hour_of(at) - timedelta(hours=detection.window_hours() + 2)
     meter.recent_hours = {k: v for k, v in hours.items() if rep.parse_datetime(k, "t") >= oldest}
-
-
-def _add_hour(district_id: int, at: datetime, used: int) -> None:
-    hour = hour_of(at)
-    rows = DistrictHour.objects.using(DB).filter(district_id=district_id, hour=hour)
-    if not rows.update(litres=F("litres") + used, meters=F("meters") + 1):
-        try:
-            with transaction.atomic(using=DB):
-                DistrictHour.objects.using(DB).create(district_id=district_id, hour=hour,
-                                                      litres=used, meters=1)  # fmt: skip
-        except IntegrityError:
-            rows.update(litres=F("litres") + used, meters=F("meters") + 1)
 
 
 def prune(now: datetime | None = None) -> int:

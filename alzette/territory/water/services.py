@@ -17,8 +17,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Sum
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -152,6 +152,39 @@ def record(kind: str, actor: str, object_ref: str, payload: dict[str, Any]) -> N
     ledger.record_opening(
         LedgerRecord, kind, actor, object_ref, payload, using=DB, object_ref=object_ref
     )
+
+
+# --- Household meters' hourly totals -------------------------------------------------------
+
+
+def hour_of(moment: datetime) -> datetime:
+    """The start (UTC) of the hour ``moment`` falls in."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def counted_in_hour(meter: Meter, at: datetime) -> bool:
+    """Whether ``meter`` already counts among the meters that reported in the hour of
+    ``at``: its rolling hours (the only per-meter trace the territory keeps, overwritten
+    hour after hour) hold that hour once a reading of it was added to the district."""
+    return rep.iso(hour_of(at)) in (meter.recent_hours or {})
+
+
+def add_hour_use(district_id: int, at: datetime, litres: int, *, new_meter: bool) -> None:
+    """Add a household reading's litres to its district's hour. ``new_meter`` (the meter
+    had not reported in that hour yet, see ``counted_in_hour``) adds it to the meters
+    reporting: a meter reporting twice in an hour counts once, so the balance's scaling
+    to the meters that reported is not skewed."""
+    hour = hour_of(at)
+    rows = DistrictHour.objects.using(DB).filter(district_id=district_id, hour=hour)
+    more = 1 if new_meter else 0
+    if rows.update(litres=F("litres") + litres, meters=F("meters") + more):
+        return
+    try:
+        with transaction.atomic(using=DB):
+            DistrictHour.objects.using(DB).create(district_id=district_id, hour=hour,
+                                                  litres=litres, meters=more)  # fmt: skip
+    except IntegrityError:  # created meanwhile by another reading of the district
+        rows.update(litres=F("litres") + litres, meters=F("meters") + more)
 
 
 # --- Reading the context -----------------------------------------------------------------

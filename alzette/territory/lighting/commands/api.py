@@ -7,7 +7,7 @@ commune's agents command their commune's lamps, the EPCI's agents every lamp
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.http import HttpRequest
@@ -38,6 +38,11 @@ class CommandIn(Schema):
                              description="Streetlight entity ids.")  # fmt: skip
     group: str = Field("", max_length=255, description="A StreetlightGroup entity id.")
     level: float = Field(..., ge=0, le=1, description="0 off, 1 on, between: dimmed.")
+    hold_minutes: int | None = Field(
+        None, ge=1, le=1440,
+        description="How long the schedule leaves the lamps at this level before taking them "
+        "back (default ALZETTE_LIGHTING_MANUAL_HOLD_MINUTES, 60).",
+    )  # fmt: skip
 
 
 class CommandOut(Schema):
@@ -62,6 +67,9 @@ class LampOut(Schema):
     commune: str
     wanted_level: float | None
     wanted_source: str
+    held_until: datetime | None = Field(
+        None, description="An agent's command holds the lamp until then; the schedule "
+        "takes it back afterwards.")  # fmt: skip
     command_state: str
     last_command: str | None
     error_code: str
@@ -99,6 +107,7 @@ def lamp_out(lamp_id: str, state: LampState | None) -> dict[str, Any]:
         "lamp": lamp_id, "commune": services.commune_of(lamp_id),
         "wanted_level": state.wanted_level if state else None,
         "wanted_source": state.wanted_source if state else "",
+        "held_until": state.held_until if state else None,
         "command_state": services.display_state(state), "last_command": last.id if last else None,
         "error_code": last.error_code if last else "",
         "power_state": state.power_state if state else "",
@@ -135,7 +144,9 @@ def send_commands(request: HttpRequest, body: CommandIn) -> Any:
     if refused:
         raise HttpError(403, "You may only command the lamps of your commune.")
     try:
-        sent = services.send(lamps, body.level, source="agent", actor=actor.ref)
+        hold = timedelta(minutes=body.hold_minutes) if body.hold_minutes else None
+        sent = services.send(lamps, body.level, source="agent", actor=actor.ref,
+                             hold=hold or services.manual_hold())  # fmt: skip
     except services.CommandError as exc:
         return problem_response(request, 422, exc.detail, code=exc.code)
     if all(c.state == Command.State.FAILED and c.error_code == services.OFFLINE for c in sent):

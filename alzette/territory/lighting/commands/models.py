@@ -69,6 +69,8 @@ class LampState(models.Model):
     commune = models.CharField(_("commune"), max_length=5, blank=True, db_index=True)
     wanted_level = models.FloatField(_("wanted level"), null=True, blank=True)
     wanted_source = models.CharField(_("wanted because"), max_length=80, blank=True)
+    #: An agent's command holds the lamp until then: the schedule leaves it alone.
+    held_until = models.DateTimeField(_("held until"), null=True, blank=True)
     last_command = models.ForeignKey(
         Command, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -48,6 +48,9 @@ UNKNOWN_DEVICE, OFFLINE, INVALID_LEVEL, NOT_ALLOWED = (
     "unknown_device", "offline", "invalid_level", "not_allowed",
 )  # fmt: skip
 NO_ACK, REFUSED, DEVICE_ERROR, CSE_ERROR = "no_ack", "refused", "device_error", "cse_error"
+INVALID_HOLD = "invalid_hold"
+#: An agent's command holds its lamps for at least a minute and at most a day.
+MIN_HOLD, MAX_HOLD = timedelta(minutes=1), timedelta(days=1)
 
 _rqi = itertools.count()
 
@@ -245,7 +248,7 @@ def _state_row(lamp_id: str) -> LampState:
 
 
 def _send_one(lamp_id: str, level: float, action: str, source: str, actor: str,
-              now: datetime) -> Command:  # fmt: skip
+              now: datetime, hold: timedelta | None = None) -> Command:  # fmt: skip
     ae = ae_of(lamp_id)
     deferred: list = []
     with transaction.atomic(using=DB):
@@ -278,6 +281,7 @@ def _send_one(lamp_id: str, level: float, action: str, source: str, actor: str,
             command.save(using=DB, force_insert=True)
             _record("device.command_refused", command, actor, error=error.code)
         state.wanted_level, state.wanted_source = float(level), source[:80]
+        state.held_until = now + hold if hold else None
         state.last_command = command
         state.save(using=DB)
     if deferred:
@@ -287,13 +291,25 @@ def _send_one(lamp_id: str, level: float, action: str, source: str, actor: str,
     return command
 
 
-def send(lamp_ids: Iterable[str], level: Any, *, source: str, actor: str) -> list[Command]:
-    """Send ``level`` (0..1) to each lamp; one Command per lamp, whatever its outcome."""
+def send(lamp_ids: Iterable[str], level: Any, *, source: str, actor: str,
+         hold: timedelta | None = None) -> list[Command]:  # fmt: skip
+    """Send ``level`` (0..1) to each lamp; one Command per lamp, whatever its outcome.
+
+    ``hold``: how long the schedule leaves the lamps at this level (an agent's command;
+    ``manual_hold()`` when they do not say), after which the plan takes them back."""
     action = action_of(level)
+    if hold is not None and not MIN_HOLD <= hold <= MAX_HOLD:
+        raise CommandError(INVALID_HOLD, f"hold a command between {MIN_HOLD} and {MAX_HOLD}")
     lamp_ids = list(dict.fromkeys(lamp_ids))
     ensure_application()
     now = datetime.now(UTC)
-    return [_send_one(lamp_id, level, action, source, actor, now) for lamp_id in lamp_ids]
+    return [_send_one(lamp_id, level, action, source, actor, now, hold) for lamp_id in lamp_ids]
+
+
+def manual_hold() -> timedelta:
+    """How long an agent's command holds when they do not say (the page's default)."""
+    minutes = int(getattr(settings, "ALZETTE_LIGHTING_MANUAL_HOLD_MINUTES", 60))
+    return min(max(timedelta(minutes=minutes), MIN_HOLD), MAX_HOLD)
 
 
 def apply_plan(
@@ -311,6 +327,8 @@ def apply_plan(
     for lamp_id, level in plan.items():
         why = source.get(lamp_id, "plan") if isinstance(source, dict) else source
         state = states.get(lamp_id)
+        if state is not None and state.held_until is not None and state.held_until > now:
+            continue  # an agent's command holds it; the plan takes it back afterwards
         if (
             state is not None
             and state.wanted_level is not None

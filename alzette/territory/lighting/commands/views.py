@@ -4,6 +4,7 @@ reported state, a lamp's command history, and a form to command a lamp or a grou
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -42,6 +44,7 @@ def state_labels() -> dict[str, str]:
 def _rows(lamp_ids: list[str]) -> list[dict[str, Any]]:
     states = services.lamp_states(lamp_ids)
     labels = state_labels()
+    now = timezone.now()
     rows = []
     for lamp_id in lamp_ids:
         state = states.get(lamp_id)
@@ -49,7 +52,9 @@ def _rows(lamp_ids: list[str]) -> list[dict[str, Any]]:
         last = state.last_command if state else None
         rows.append({"id": lamp_id, "name": services.ae_of(lamp_id),
                      "commune": services.commune_of(lamp_id), "state": state, "shown": shown,
-                     "label": labels[shown], "last": last})  # fmt: skip
+                     "label": labels[shown], "last": last,
+                     "held": bool(state and state.held_until and state.held_until > now),
+                     })  # fmt: skip
     return rows
 
 
@@ -73,6 +78,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "groups": groups, "communes": communes, "commune": commune, "state": wanted,
         "states": list(state_labels().items()), "total": len(rows),
         "can_command": services.abilities(actor, actor.commune)["command"],
+        "manual_hold_minutes": _hold_minutes(),
     })  # fmt: skip
 
 
@@ -89,6 +95,7 @@ def lamp(request: HttpRequest, name: str) -> HttpResponse:
         "row": row, "history": services.commands(lamp=lamp_id, limit=100),
         "commune_name": _communes().get(commune, commune),
         "can_command": services.abilities(actor, commune)["command"],
+        "manual_hold_minutes": _hold_minutes(),
     })  # fmt: skip
 
 
@@ -102,6 +109,22 @@ def _level(request: HttpRequest) -> float | None:
     except ValueError:
         return None
     return percent / 100 if 0 <= percent <= 100 else None
+
+
+def _hold_minutes() -> int:
+    return int(services.manual_hold().total_seconds() // 60)
+
+
+def _hold(request: HttpRequest) -> timedelta | None:
+    """The form's hold in minutes (empty: the default); None when it is not 1..1440."""
+    raw = request.POST.get("hold", "").strip()
+    if not raw:
+        return services.manual_hold()
+    try:
+        minutes = int(raw)
+    except ValueError:
+        return None
+    return timedelta(minutes=minutes) if 1 <= minutes <= 1440 else None
 
 
 @login_required
@@ -126,7 +149,11 @@ def command(request: HttpRequest) -> HttpResponse:
     if level is None:
         messages.error(request, _("Give a level between 0 and 100, or switch on or off."))
         return redirect(back)
-    sent = services.send(lamps, level, source="agent", actor=actor.ref)
+    hold = _hold(request)
+    if hold is None:
+        messages.error(request, _("Hold the level between 1 and 1440 minutes."))
+        return redirect(back)
+    sent = services.send(lamps, level, source="agent", actor=actor.ref, hold=hold)
     failed = [c for c in sent if c.state == "failed"]
     if failed:
         messages.warning(request, _("Commands sent: %(sent)s; failed: %(failed)s (%(codes)s).") % {

@@ -11,6 +11,7 @@ then a no-op). Every change is recorded in the ledger (``lighting_repair.changed
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -163,10 +164,11 @@ def actor_of(user: Any) -> Actor:
 
 
 def abilities(actor: Actor, commune: str | None = None) -> dict[str, bool]:
-    """What ``actor`` may do on a repair in ``commune`` (None: the pages themselves).
-    Agents of the lamp's commune and of the EPCI act; every agent sees."""
+    """What ``actor`` may do on a repair in ``commune`` (None: the pages themselves, where
+    any agent may be shown the forms). Agents of the lamp's commune and of the EPCI
+    report and act; every agent sees. The one source of truth for pages and API."""
     acts = actor.agent and (actor.commune is None or commune is None or actor.commune == commune)
-    return {"view": actor.agent, "report": actor.agent, "plan": acts, "start": acts,
+    return {"view": actor.agent, "report": acts, "plan": acts, "start": acts,
             "close": acts, "cancel": acts}  # fmt: skip
 
 
@@ -290,15 +292,22 @@ def _check(repair: Repair, actor: Actor, ability: str) -> None:
         raise PermissionError("not allowed")
 
 
+def _lock(repair: Repair) -> None:
+    """Re-read ``repair`` under a row lock (inside the caller's transaction), so that two
+    agents closing it at once cannot both see it open."""
+    repair.refresh_from_db(using=DB, from_queryset=Repair.objects.select_for_update())
+
+
 def plan(repair: Repair, *, team: str, planned_for: date, actor: Actor) -> Repair:
     _check(repair, actor, "plan")
-    if not repair.open:
-        raise TransitionError(_("This repair is already closed."))
     if not team.strip():
         raise ValidationError({"team": _("Name the team.")})
     if planned_for < timezone.localdate():
         raise ValidationError({"planned_for": _("A repair cannot be planned in the past.")})
     with transaction.atomic(using=DB):
+        _lock(repair)
+        if not repair.open:
+            raise TransitionError(_("This repair is already closed."))
         repair.status, repair.team, repair.planned_for = (
             Repair.Status.SCHEDULED,
             team.strip(),
@@ -312,9 +321,10 @@ def plan(repair: Repair, *, team: str, planned_for: date, actor: Actor) -> Repai
 
 def start(repair: Repair, *, actor: Actor) -> Repair:
     _check(repair, actor, "start")
-    if repair.status != Repair.Status.SCHEDULED or repair.started_at:
-        raise TransitionError(_("Only a scheduled repair can start."))
     with transaction.atomic(using=DB):
+        _lock(repair)
+        if repair.status != Repair.Status.SCHEDULED or repair.started_at:
+            raise TransitionError(_("Only a scheduled repair can start."))
         repair.started_at, repair.updated_by = timezone.now(), actor.ref
         repair.save(using=DB)
         _changed(repair, actor.ref, "started")
@@ -325,11 +335,12 @@ def close(repair: Repair, *, outcome: str, actor: Actor) -> Repair:
     """Close a repair with its outcome; the citizens' events it holds close too. The
     lamp's alert closes when the lamp next reports ``ok``."""
     _check(repair, actor, "close")
-    if not repair.open:
-        raise TransitionError(_("This repair is already closed."))
     if outcome not in Repair.Outcome.values:
         raise ValidationError({"outcome": _("Choose an outcome.")})
     with transaction.atomic(using=DB):
+        _lock(repair)
+        if not repair.open:
+            raise TransitionError(_("This repair is already closed."))
         repair.status, repair.outcome = Repair.Status.REPAIRED, outcome
         repair.repaired_at, repair.updated_by = timezone.now(), actor.ref
         repair.started_at = repair.started_at or repair.repaired_at
@@ -341,9 +352,10 @@ def close(repair: Repair, *, outcome: str, actor: Actor) -> Repair:
 
 def cancel(repair: Repair, *, actor: Actor) -> Repair:
     _check(repair, actor, "cancel")
-    if not repair.open:
-        raise TransitionError(_("This repair is already closed."))
     with transaction.atomic(using=DB):
+        _lock(repair)
+        if not repair.open:
+            raise TransitionError(_("This repair is already closed."))
         repair.status, repair.updated_by = Repair.Status.CANCELLED, actor.ref
         repair.save(using=DB)
         _close_events(repair)
@@ -375,13 +387,33 @@ def _changed(repair: Repair, actor: str, change: str) -> None:
 # --- Reading ---------------------------------------------------------------------------------
 
 
-def repairs(*, commune: str | None = None, open_only: bool = False) -> Any:
+def repairs(*, commune: str | None = None, open_only: bool = False,
+            status: str | None = None) -> Any:  # fmt: skip
+    """Repairs, newest report first (of ``commune``, open ones, of one ``status``)."""
     found = Repair.objects.using(DB).all()
     if commune:
         found = found.filter(commune_code=commune)
     if open_only:
         found = found.filter(status__in=Repair.OPEN)
+    if status:
+        found = found.filter(status=status)
     return found
+
+
+@dataclass(frozen=True)
+class CitizenReport:
+    """What agents see of a citizen's report: what is wrong and the day, nothing else."""
+
+    observed_on: date
+    problem: str  # one of CITIZEN_FAULTS
+    status: str  # the event's: open | closed
+
+
+def citizen_reports(repair: Repair) -> list[CitizenReport]:
+    return [
+        CitizenReport(event.observed_on, str(next(iter(event.categories), "")), event.status)
+        for event in repair.events.order_by("observed_on", "pk")
+    ]
 
 
 def alert_of(repair: Repair) -> Any:
@@ -418,3 +450,55 @@ def state_for_event(source_ref: str) -> RepairState | None:
     repaired = timezone.localdate(repair.repaired_at) if repair.repaired_at else None
     return RepairState(repair.number, found.address if found else "", repair.status,
                        repair.planned_for, repaired)  # fmt: skip
+
+
+# --- Poles for the citizens' map picker --------------------------------------------------------
+
+#: The widest box (degrees) and the most poles one request may ask for: the answer stays
+#: small enough for a phone. The whole territory is about 0.16 by 0.15 degrees.
+MAX_BOX_DEGREES = 0.5
+MAX_POLES = 200
+
+
+@dataclass(frozen=True)
+class Pole:
+    number: str  # "57038-001", the number printed on the pole
+    lon: float
+    lat: float
+
+
+def poles(box: tuple[float, float, float, float], *, near: tuple[float, float] | None = None,
+          limit: int = 50) -> tuple[list[Pole], int]:  # fmt: skip
+    """The streetlights standing in ``box`` (min lon, min lat, max lon, max lat), nearest
+    to ``near`` (default: the box's centre) first, at most ``limit``; and how many stand
+    in the box. Public data: a number and a place, which anyone reads in the street."""
+    from django.db.models import F, FloatField, Q
+    from django.db.models.expressions import ExpressionWrapper
+
+    from alzette.territory.ngsild.models import GeoIndex
+
+    min_x, min_y, max_x, max_y = box
+    x, y = near or ((min_x + max_x) / 2, (min_y + max_y) / 2)
+    # Longitude degrees are shorter than latitude degrees here (cos 49.5° ≈ 0.65): the
+    # squared distance in "latitude degrees" orders the poles as metres would.
+    shrink = math.cos(math.radians(y)) ** 2
+    named = Q(attribute="location") | Q(attribute__endswith="/location")
+    rows = GeoIndex.objects.using(DB).filter(
+        named, entity__tenant=TENANT, entity__entity_id__startswith=LAMP_PREFIX,
+        min_x__lte=max_x, max_x__gte=min_x, min_y__lte=max_y, max_y__gte=min_y,
+    )  # fmt: skip
+    distance = ExpressionWrapper(
+        (F("min_x") - x) * (F("min_x") - x) * shrink + (F("min_y") - y) * (F("min_y") - y),
+        output_field=FloatField(),
+    )
+    matched = rows.values("entity_id").distinct().count()
+    found: dict[str, Pole] = {}
+    ordered = rows.annotate(distance=distance).order_by("distance", "entity__entity_id")
+    # An entity has one location row unless it holds several instances (datasetId).
+    columns = ("entity__entity_id", "min_x", "min_y")
+    for entity_id, lon, lat in ordered.values_list(*columns)[: limit * 2]:
+        number = entity_id.removeprefix(LAMP_PREFIX)
+        found.setdefault(number, Pole(number, lon, lat))
+        if len(found) >= limit:
+            break
+    return list(found.values()), matched

@@ -84,8 +84,12 @@ def report(request: HttpRequest) -> HttpResponse:
         try:
             repair = services.report_by_agent(form.cleaned_data["lamp"],
                                               form.cleaned_data["fault"], actor=actor)  # fmt: skip
-        except PermissionError as exc:
-            raise PermissionDenied(str(exc)) from exc
+        except PermissionError:
+            # Another commune's lamp: said next to the number, which may be a typing slip.
+            form.add_error("lamp", _("Only the agents of this lamp's commune or of the EPCI "
+                                     "may report its faults."))  # fmt: skip
+            return render(request, "lighting_repairs/report_form.html", {"form": form},
+                          status=403)  # fmt: skip
         except ValidationError as exc:
             form.add_error("lamp", exc.messages)
         else:
