@@ -252,3 +252,42 @@ def test_the_language_is_in_my_data_and_its_export(citizen):
     assert mydata.collect(citizen)["preferences"] == [{"preferred_language": None}]
     services.set_preferred_language(citizen, citizen, "de")
     assert mydata.collect(citizen)["preferences"] == [{"preferred_language": "de"}]
+
+
+# --- The interface follows the account on a new browser ---------------------------------
+
+
+def test_a_new_browser_gets_the_account_s_language_and_its_cookie(client, citizen):
+    citizen.preferred_language = "de"
+    citizen.save()
+    client.force_login(citizen)
+    response = client.get("/")
+    assert '<html lang="de">' in response.content.decode()
+    assert response.cookies["django_language"].value == "de"
+    assert response["Content-Language"] == "de"
+
+
+def test_the_cookie_wins_once_set(client, citizen):
+    citizen.preferred_language = "de"
+    citizen.save()
+    client.force_login(citizen)
+    client.cookies["django_language"] = "pt"
+    response = client.get("/")
+    assert '<html lang="pt">' in response.content.decode()
+    assert "django_language" not in response.cookies  # left as it is
+
+
+def test_without_a_preference_or_an_account_the_default_language_stays(client, citizen):
+    assert '<html lang="fr">' in client.get("/").content.decode()  # anonymous
+    client.force_login(citizen)  # no language chosen
+    response = client.get("/")
+    assert '<html lang="fr">' in response.content.decode()
+    assert "django_language" not in response.cookies
+
+
+def test_api_answers_get_no_language_cookie(client, citizen):
+    citizen.preferred_language = "de"
+    citizen.save()
+    client.force_login(citizen)
+    response = client.get("/api/v1/water/me", HTTP_ACCEPT="application/json")  # a 404 problem
+    assert "django_language" not in response.cookies

@@ -121,6 +121,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "alzette.personal.accounts.middleware.RequireSecondFactorMiddleware",
+    "alzette.personal.accounts.middleware.PreferredLanguageMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 

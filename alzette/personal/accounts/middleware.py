@@ -1,12 +1,15 @@
-"""Agents and administrators must have a second factor before doing anything else."""
+"""Agents and administrators must have a second factor before doing anything else; a
+signed-in person on a new browser gets the interface in the language of their account."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import translation
 
 from alzette.core.problems import is_api_path, problem_response
 
@@ -48,3 +51,34 @@ class RequireSecondFactorMiddleware:
                 )
             return redirect("mfa_activate_totp")
         return self.get_response(request)
+
+
+class PreferredLanguageMiddleware:
+    """A signed-in person whose browser has no language cookie yet (a new phone, after
+    clearing cookies) gets the language kept on their account, and the cookie with it.
+    The cookie wins otherwise: the header's switch sets both, so they agree."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        language = _preferred(request)
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        if language and response.get("Content-Type", "").startswith("text/html"):
+            from alzette.personal.accounts.views import set_language_cookie
+
+            set_language_cookie(response, language)
+        return response
+
+
+def _preferred(request: HttpRequest) -> str:
+    if settings.LANGUAGE_COOKIE_NAME in request.COOKIES or is_api_path(request.path):
+        return ""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ""
+    language = getattr(user, "preferred_language", "")
+    return language if language in {code for code, _name in settings.LANGUAGES} else ""

@@ -47,7 +47,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
             services.set_preferred_language(user, user, language)
             response = redirect("account_preferences")
             if language:  # the interface follows, as with the header's switch
-                _set_language_cookie(response, language)
+                set_language_cookie(response, language)
             with translation.override(language or translation.get_language()):
                 messages.success(request, _("Your preferences are saved."))
             return response
@@ -61,7 +61,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _set_language_cookie(response: HttpResponse, language: str) -> None:
+def set_language_cookie(response: HttpResponse, language: str) -> None:
+    """The interface's language cookie (the preferences page, the account's language)."""
     # The same cookie, with the same attributes, as django.views.i18n.set_language.
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,

@@ -79,13 +79,11 @@ def _jsonable(content: Any) -> Any:
     """The content as JSON: parsed when it is a JSON string, kept as text otherwise."""
     import json
 
-    if isinstance(content, bytes):
-        content = content.decode("utf-8", "replace")
+    from alzette.territory.supervision.ingest import parse
+
+    content = parse(content)
     if isinstance(content, str):
-        try:
-            return json.loads(content)
-        except ValueError:
-            return content
+        return content
     try:
         json.dumps(content)
     except (TypeError, ValueError):
