@@ -86,6 +86,21 @@ def test_readings_from_the_signal_are_stored_for_the_household_holding_the_meter
     assert Reading.objects.get(at=at(day, 11)).litres == 0
 
 
+def test_a_reading_after_a_gap_shares_its_litres_over_the_days_it_spans(metered):
+    day = date(2026, 11, 10)
+    signals.meter_reading.send(None, meter=SERIAL, at=at(day, 20), index_litres=1000,
+                               source_ri="")  # fmt: skip
+    # The meter was silent from 20:00 to 08:00 the next day: 4 hours of the first day,
+    # 8 of the second. Its 600 L are not all the second day's.
+    signals.meter_reading.send(None, meter=SERIAL, at=at(day + timedelta(days=1), 8),
+                               index_litres=1600, source_ri="")  # fmt: skip
+    days = dict(DailyUse.objects.filter(household=metered).values_list("day", "litres"))
+    assert days == {day: 200, day + timedelta(days=1): 400}
+    hours = dict(DailyUse.objects.filter(household=metered).values_list("day", "hours_with_use"))
+    assert hours == {day: 0, day + timedelta(days=1): 1}  # only the reading's own hour is known
+    assert Reading.objects.get(at=at(day + timedelta(days=1), 8)).litres == 600
+
+
 def test_a_reading_of_a_meter_nobody_holds_is_ignored_and_counted(household, caplog):
     before = services.unmatched["readings"]
     signals.meter_reading.send(None, meter="W26-000999", at=timezone.now(), index_litres=10,

@@ -171,6 +171,26 @@ def test_add_hour_use_counts_a_meter_once_an_hour(network):
     assert [(r.hour.hour, r.litres, r.meters) for r in rows] == [(9, 49, 2), (10, 5, 0)]
 
 
+def test_a_reading_after_a_gap_shares_its_litres_over_the_district_hours(network, m2m):
+    district = District.objects.get(slug="57038-1")
+    meter = Meter.objects.filter(district=district).order_by("serial").first()
+    aei = device(m2m, f"hmeter-{meter.serial}", "index")
+    start = datetime.now(UTC).replace(minute=5, second=0, microsecond=0) - timedelta(hours=10)
+    post(m2m, aei, f"hmeter-{meter.serial}", "index", {"index": 1000, "t": iso(start)})
+    # Silent for four hours, then 400 L: 55, 60, 60, 60 and 5 minutes of use.
+    post(m2m, aei, f"hmeter-{meter.serial}", "index",
+         {"index": 1400, "t": iso(start + timedelta(hours=4))})  # fmt: skip
+    rows = DistrictHour.objects.filter(district=district).order_by("hour")
+    top = start.replace(minute=0)
+    assert [(r.hour - top, r.litres, r.meters) for r in rows] == [
+        (timedelta(hours=1), 92, 1), (timedelta(hours=2), 100, 1),
+        (timedelta(hours=3), 100, 1), (timedelta(hours=4), 108, 1),
+    ]  # fmt: skip
+    meter.refresh_from_db()
+    assert list(meter.recent_hours.values()) == [400]  # the leak detector sees no fake hours
+    assert reasons() == []
+
+
 def test_a_meter_reporting_twice_in_an_hour_counts_once(network, m2m):
     """Needs receivers.record_index to count through services.add_hour_use (docs/water.md)."""
     district = District.objects.get(slug="57038-1")

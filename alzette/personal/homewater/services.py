@@ -22,6 +22,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alzette.core import metering
 from alzette.core.mail import send_in_language
 from alzette.core.repositories import PERSONAL
 from alzette.personal.homewater.models import (
@@ -210,12 +211,29 @@ def store_reading(serial: str, at: datetime, index_litres: int) -> Reading | Non
                 )
         except IntegrityError:
             return None
-        _add_daily(household, _hour_start(at).date(), litres)
+        since = previous.at if previous is not None else at - timedelta(hours=1)
+        last_day = _hour_start(at).date()
+        for day, part in daily_parts(since, at, litres).items():
+            # The reading's own hour is the one known to have use; a gap's are not.
+            _add_daily(household, day, part, used=int(day == last_day and litres >= 1))
     return reading
 
 
-def _add_daily(household: Household, day: date, litres: int) -> None:
-    used = 1 if litres >= 1 else 0
+def daily_parts(since: datetime, at: datetime, litres: int) -> dict[date, int]:
+    """The litres of a reading shared over the local days from ``since`` to ``at``: a
+    reading after a gap does not make one day look abnormal (docs/home-water.md)."""
+
+    def next_midnight(moment: datetime) -> datetime:
+        local = timezone.localtime(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+        return local + timedelta(days=1)
+
+    def day_of(start: datetime, end: datetime) -> date:
+        return timezone.localtime(end - timedelta(microseconds=1)).date()
+
+    return metering.apportion(litres, since, at, next_midnight, day_of)
+
+
+def _add_daily(household: Household, day: date, litres: int, used: int) -> None:
     updated = DailyUse.objects.filter(household=household, day=day).update(
         litres=F("litres") + litres, hours_with_use=F("hours_with_use") + used
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from alzette.core import metering
 from alzette.territory.ngsild import entities, notifier, store
 from alzette.territory.ngsild import representation as rep
 from alzette.territory.ngsild.entities import Op
@@ -42,6 +43,8 @@ QUALITY_RANGES: dict[str, tuple[float, float]] = {
     "turbidity": (0.0, 4_000.0),
     "freeChlorine": (0.0, 10.0),
 }
+#: A gap longer than this shares its litres over its last week only (older days are judged).
+MAX_SPREAD = timedelta(days=7)
 #: How long the ids of applied messages are kept (a replay later than that is unlikely).
 KEEP_READINGS = timedelta(days=3)
 
@@ -166,13 +169,13 @@ def record_index(message: Message) -> Meter | None:
                 raise Refused(f"unknown household meter {serial[:40]}", "unknown_device")
             used = _use(meter, index, at)
             _mark(message)
-            meter.last_index, meter.last_at = index, at
+            since, meter.last_index, meter.last_at = meter.last_at, index, at
             if used is not None:
                 # Before _flag marks the hour: a meter counts once among the hour's meters.
                 first_in_hour = not services.counted_in_hour(meter, at)
                 _flag(meter, at, used)
                 if meter.district_id is not None:
-                    services.add_hour_use(meter.district_id, at, used, new_meter=first_in_hour)
+                    _add_hours(meter.district_id, since, at, used, first_in_hour)
             meter.save(using=DB)
     except IntegrityError:
         return None
@@ -210,6 +213,20 @@ def _flag(meter: Meter, at: datetime, used: int) -> None:
     hours[key] = hours.get(key, 0) + used
     oldest = hour_of(at) - timedelta(hours=detection.window_hours() + 2)
     meter.recent_hours = {k: v for k, v in hours.items() if rep.parse_datetime(k, "t") >= oldest}
+
+
+def _add_hours(district_id: int, since: datetime, at: datetime, used: int,
+               first_in_hour: bool) -> None:  # fmt: skip
+    """The district's hours get the litres since the meter's previous reading, shared
+    over the hours a gap spans (not all in the last one: a false night peak); the meter
+    counts among each gap hour's meters, since its litres are in them."""
+    since = max(since, at - MAX_SPREAD)
+    parts = metering.apportion(used, since, at, metering.next_hour,
+                               lambda start, end: hour_of(end))  # fmt: skip
+    last = hour_of(at)
+    for hour, litres in sorted(parts.items()):
+        new_meter = first_in_hour if hour == last else True
+        services.add_hour_use(district_id, hour, litres, new_meter=new_meter)
 
 
 def prune(now: datetime | None = None) -> int:
