@@ -341,3 +341,66 @@ def test_an_agent_token_reaches_the_api(agent_audun, citizen):
     assert created.json()["created_by"] == agent_audun.pseudonym
     wrong = Client(HTTP_AUTHORIZATION="Bearer alz_not-a-token")
     assert wrong.get("/api/v1/supervision/alerts").status_code == 401
+
+
+# --- Alerts close themselves when the condition clears -------------------------------------
+
+
+def _closed_by_system(alert: Alert) -> bool:
+    alert.refresh_from_db(using=DB)
+    return alert.state == "closed" and alert.closed_by == "system"
+
+
+def test_a_threshold_alert_closes_itself_when_the_value_is_back(ld, agent_audun):
+    _rule(agent_audun)
+    _container(ld)
+    _fill(ld, 0.95)
+    alert = Alert.objects.get()
+    services.acknowledge(services.actor_of(agent_audun), alert.pk, "vu")  # acknowledged too
+    _fill(ld, 0.1)  # emptied
+    assert _closed_by_system(alert)
+    assert "0.1" in alert.comment and alert.comment.startswith("vu")
+    closing = LedgerRecord.objects.get(kind="alert.closed", object_ref=f"alert:{alert.pk}")
+    assert closing.payload["by"] == "rule"
+    _fill(ld, 0.96)  # full again: a new alert
+    assert Alert.objects.filter(state="firing").count() == 1
+
+
+def test_an_unreadable_value_does_not_close_a_threshold_alert(agent_audun):
+    # Smart Data Models refuse such values for their own types; other types may not.
+    rule = _rule(agent_audun)
+    assert alerts._threshold_cleared(rule, None, {"value": "capteur en panne"}) is None
+    assert alerts._threshold_cleared(rule, None, {"value": 0.99}) is None
+    assert "0.2" in alerts._threshold_cleared(rule, None, {"value": 0.2})
+
+
+def test_a_geofence_alert_closes_when_the_entity_is_back(ld, agent_audun):
+    _rule(agent_audun, name="Benne déplacée", kind="geofence", attribute="", area=SQUARE,
+          direction="leaves")  # fmt: skip
+    _container(ld)
+    away = {"type": "Point", "coordinates": [6.5, 49.5]}
+    _set(ld, BIN, {"location": {"type": "GeoProperty", "value": away}})
+    alert = Alert.objects.get()
+    _set(ld, BIN, {"location": {"type": "GeoProperty", "value": LOCATION}})
+    assert _closed_by_system(alert) and BIN in alert.comment
+
+
+def test_a_no_data_alert_closes_when_data_comes_back(ld, agent_audun):
+    _rule(agent_audun, name="Capteur muet", kind="nodata", minutes=60)
+    now = datetime.now(UTC)
+    _container(ld)
+    _fill(ld, 0.4, observed=now - timedelta(hours=3))
+    [alert] = alerts.check_no_data()
+    _fill(ld, 0.5, observed=now)
+    assert alerts.check_no_data() == []
+    assert _closed_by_system(alert)
+
+
+def test_a_rate_alert_stays_until_an_agent_closes_it(ld, agent_audun):
+    _rule(agent_audun, kind="rate", operator="gt", value=0.5, minutes=120)
+    now = datetime.now(UTC).replace(microsecond=0)
+    _container(ld, level=0.1)
+    _fill(ld, 0.1, observed=now - timedelta(minutes=60))
+    _fill(ld, 0.9, observed=now - timedelta(minutes=1))
+    _fill(ld, 0.9, observed=now)  # no rise any more
+    assert Alert.objects.get().state == "firing"

@@ -8,6 +8,9 @@ is run by the worker (``alzette supervision check``) for "no data" rules.
 
 An alert is fired once per (rule, entity) while one is open (firing or
 acknowledged): a partial unique constraint guards it even across processes.
+Threshold, geofence and "no data" alerts close themselves when a new reading shows
+the condition has cleared (``closed_by`` "system"); a rate alert marks an event and
+stays until an agent closes it.
 ``alert_fired(sender, alert)`` is sent after the commit; the personal side
 mails the agents (``alzette.personal.accounts.alertmail``).
 """
@@ -25,7 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from alzette.territory.ngsild import representation as rep
 from alzette.territory.ngsild import store
@@ -104,10 +107,16 @@ def check_no_data(now: datetime | None = None) -> list[Alert]:
             .values_list("entity_id", flat=True)
         )  # fmt: skip
         for row in _entities_of_type(rule.entity_type):
-            if row.entity_id in open_ids or not _selected(rule, row):
+            if not _selected(rule, row):
                 continue
             last = _last_observed(row, rule.attribute)
             if last is not None and last >= cutoff:
+                if row.entity_id in open_ids:
+                    _close_open(rule, row.entity_id, _back(
+                        gettext_noop("%(attribute)s observed again at %(at)s."),
+                        attribute=rule.attribute, at=rep.iso(last)))  # fmt: skip
+                continue
+            if row.entity_id in open_ids:
                 continue
             minutes = int((now - last).total_seconds() // 60) if last else None
             with translation.override(settings.LANGUAGE_CODE):
@@ -166,6 +175,12 @@ def raise_detected(
 def clear_detected(rule: AlertRule, entity_id: str, comment: str) -> int:
     """Close the detector's open alert on ``entity_id`` once its condition has cleared;
     how many were closed (recorded in the ledger like an agent's closing)."""
+    return _close_open(rule, entity_id, comment, by="detector")
+
+
+def _close_open(rule: AlertRule, entity_id: str, comment: str, by: str = "rule") -> int:
+    """Close the open alerts of ``rule`` on ``entity_id`` as the system (the condition
+    cleared), recorded in the ledger like an agent's closing; how many."""
     now = datetime.now(UTC)
     closed = 0
     for alert in Alert.objects.using(DB).filter(rule=rule, entity_id=entity_id,
@@ -173,10 +188,16 @@ def clear_detected(rule: AlertRule, entity_id: str, comment: str) -> int:
         alert.state, alert.closed_at, alert.closed_by = Alert.State.CLOSED, now, "system"
         alert.comment = (alert.comment + "\n" + comment).strip()[:2000]
         alert.save(using=DB, update_fields=["state", "closed_at", "closed_by", "comment"])
-        payload = {"alert": alert.pk, "by": "detector", "comment": comment[:200]}
+        payload = {"alert": alert.pk, "by": by, "comment": comment[:200]}
         services.record("alert.closed", "system:supervision", f"alert:{alert.pk}", payload)
         closed += 1
     return closed
+
+
+def _back(text: str, **values: Any) -> str:
+    """A "back to normal" comment, in the platform's language like the alerts' messages."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return gettext(text) % values
 
 
 # --- evaluation --------------------------------------------------------------------------
@@ -208,6 +229,10 @@ def _evaluate(
             continue
         verdict = TESTS[rule.kind](tenant, row, rule, instance)
         if verdict is None:
+            cleared = CLEARED.get(rule.kind)
+            comment = cleared(rule, row, instance) if cleared else None
+            if comment:
+                _close_open(rule, row.entity_id, comment)
             continue
         value, message = verdict
         alert = _fire(rule, row.entity_id, value, message, datetime.now(UTC))
@@ -306,6 +331,37 @@ TESTS = {
     AlertRule.Kind.RATE: _rate,
     AlertRule.Kind.GEOFENCE: _geofence,
 }
+
+
+def _threshold_cleared(rule: AlertRule, row: Entity, instance: dict) -> str | None:
+    """The comment closing a threshold alert, when the value is known and back in range."""
+    value = _number(instance)
+    if value is None or rule.value is None or OPERATORS[rule.operator](value, rule.value):
+        return None
+    return _back(gettext_noop("Back to normal: %(attribute)s is %(value)s."),
+                 attribute=rule.attribute, value=_fmt(value))  # fmt: skip
+
+
+def _geofence_cleared(rule: AlertRule, row: Entity, instance: dict) -> str | None:
+    """The comment closing a geofence alert, when the location is known and fine again."""
+    from alzette.core import spatial
+
+    area = _area(rule)
+    try:
+        where = spatial.parse_geometry(instance.get("value"))
+    except spatial.SpatialError:
+        return None
+    if area is None or area.intersects(where) != (rule.direction == AlertRule.Direction.LEAVES):
+        return None
+    if rule.direction == AlertRule.Direction.LEAVES:
+        return _back(gettext_noop("Back to normal: %(entity)s is inside its area again."),
+                     entity=row.entity_id)  # fmt: skip
+    return _back(gettext_noop("Back to normal: %(entity)s left the watched area."),
+                 entity=row.entity_id)  # fmt: skip
+
+
+#: Rule kinds whose alert closes itself when a reading shows the condition cleared.
+CLEARED = {AlertRule.Kind.THRESHOLD: _threshold_cleared, AlertRule.Kind.GEOFENCE: _geofence_cleared}
 
 
 def _fire(rule: AlertRule, entity_id: str, value: Any, message: str, at: datetime) -> Alert | None:
