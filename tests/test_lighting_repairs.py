@@ -107,8 +107,10 @@ def test_the_alert_clears_when_the_lamp_reports_ok(m2m, lamp_device):
     assert Repair.objects.get().status == "reported"
 
 
-def test_a_lamp_on_drawing_nothing_at_night_is_out(m2m, lamp_device):
-    report_state(m2m, lamp_device, illuminanceLevel=0.5, powerConsumption=0)
+@pytest.mark.parametrize("power_state", ["on", "low"])
+def test_a_lamp_on_drawing_nothing_at_night_is_out(m2m, lamp_device, power_state):
+    report_state(m2m, lamp_device, powerState=power_state, illuminanceLevel=0.5,
+                 powerConsumption=0)  # fmt: skip
     assert open_alerts().get().value == "lampOut"
     assert Repair.objects.get().fault == "lampOut"
 

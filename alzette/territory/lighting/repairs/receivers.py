@@ -53,7 +53,8 @@ def lamp_fault(content: dict[str, Any], moment: datetime) -> str | None:
         return str(status)
     level, power = content.get("illuminanceLevel"), content.get("powerConsumption")
     numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (level, power))
-    lit = content.get("powerState") == "on" and numbers and level > 0
+    # "low" is a lit state too (the model's enum: bootingUp, low, off, on).
+    lit = content.get("powerState") in ("on", "low") and numbers and level > 0
     if lit and power == 0 and sun.is_dark(moment):
         return services.LAMP_OUT
     return None
