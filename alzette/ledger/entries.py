@@ -82,6 +82,7 @@ KINDS = frozenset(
         "water_district.changed",
         "household.meter_allocated",
         "household.water_warning",
+        "board.changed",
     }
 )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from alzette.core.models import LedgerOpening
+
 MAX_WIDGETS = 24
 
 
@@ -30,3 +32,10 @@ class Board(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LedgerRecord(LedgerOpening):
+    """The opening (payload and salt) of a ``board.changed`` entry in the ledger; it
+    outlives a deleted board, hence a reference rather than a foreign key."""
+
+    object_ref = models.CharField(max_length=80, db_index=True)

@@ -4,7 +4,8 @@
   events (``live.py``); without script, the same page lists counts per layer and
   the latest changes;
 - boards: dashboards an agent composes from the widget registry, edited with
-  plain forms.
+  plain forms; every write is a function of ``services.py`` (authorised, atomic,
+  recorded in the ledger), the views only translate HTTP to and from it.
 
 Only agents and administrators see any of it (``authz.map_abilities``); the
 person is read from ``request.user`` by attributes (``partners.authz.actor_of``).
@@ -21,7 +22,6 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.handlers.asgi import ASGIRequest
-from django.db import transaction
 from django.http import (
     Http404,
     HttpRequest,
@@ -37,9 +37,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods
 
-from alzette.territory.hypervision import authz, layers, live, widgets
+from alzette.territory.hypervision import authz, layers, live, services, widgets
 from alzette.territory.hypervision.forms import BoardForm, MapFilterForm
-from alzette.territory.hypervision.models import MAX_WIDGETS, Board
+from alzette.territory.hypervision.models import Board
 from alzette.territory.partners.authz import Actor, actor_of
 
 DB = layers.DB
@@ -172,12 +172,10 @@ async def live_view(request: HttpRequest) -> HttpResponse:
 
 
 def _board(actor: Actor, pk: int, ability: str) -> Board:
-    board = Board.objects.using(DB).filter(pk=pk).first()
-    if board is None or not authz.board_abilities(actor, board)["view"]:
-        raise Http404
-    if not authz.board_abilities(actor, board)[ability]:
-        raise PermissionDenied
-    return board
+    try:
+        return services.board_for(actor, pk, ability)
+    except services.UnknownBoard:
+        raise Http404 from None
 
 
 @require_http_methods(["GET", "POST"])
@@ -187,19 +185,9 @@ def boards(request: HttpRequest) -> HttpResponse:
         return actor
     form = BoardForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        board = Board.objects.using(DB).create(
-            owner=actor.ref,
-            name=form.cleaned_data["name"],
-            shared=form.cleaned_data["shared"],
-            widgets=[{"slug": "key-figures", "options": {"theme": "all"}}]
-            if "key-figures" in widgets.widgets()
-            else [],
-        )
+        board = services.create_board(actor, form.cleaned_data["name"], form.cleaned_data["shared"])
         return redirect("hypervision:board_edit", board.pk)
-    rows = Board.objects.using(DB).filter(owner=actor.ref) | Board.objects.using(DB).filter(
-        shared=True
-    )
-    listed = [(b, authz.board_abilities(actor, b)) for b in rows.order_by("name", "pk")]
+    listed = [(b, authz.board_abilities(actor, b)) for b in services.visible_boards(actor)]
     return render(
         request,
         "hypervision/boards.html",
@@ -246,40 +234,34 @@ def board(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _edit(board: Board, data: Any) -> str | None:
-    """Apply one edit from the form; an error message, or None when done."""
+def _position(data: Any) -> int:
+    try:
+        return int(data.get("position", ""))
+    except ValueError:
+        return -1  # refused by the services as an unknown widget
+
+
+def _edit(actor: Actor, pk: int, data: Any) -> bool:
+    """Apply one edit from the form (``services.BoardError`` when refused); True
+    when the board was deleted."""
     action = data.get("action")
-    items = list(board.widgets)
+    if action == "delete":
+        services.delete_board(actor, pk)
+        return True
     if action == "add":
-        widget = widgets.widgets().get(data.get("slug", ""))
-        if widget is None:
-            return _("Unknown widget.")
-        if len(items) >= MAX_WIDGETS:
-            return _("A board holds at most %(count)d widgets.") % {"count": MAX_WIDGETS}
-        items.append({"slug": widget.slug, "options": widget.clean_options(data)})
-    elif action in ("remove", "up", "down"):
-        try:
-            n = int(data.get("position", ""))
-        except ValueError:
-            return _("Unknown widget.")
-        if not 0 <= n < len(items):
-            return _("Unknown widget.")
-        if action == "remove":
-            items.pop(n)
-        else:
-            other = n - 1 if action == "up" else n + 1
-            if 0 <= other < len(items):
-                items[n], items[other] = items[other], items[n]
+        services.add_widget(actor, pk, data.get("slug", ""), data)
+    elif action == "remove":
+        services.remove_widget(actor, pk, _position(data))
+    elif action in ("up", "down"):
+        services.move_widget(actor, pk, _position(data), action)
     elif action == "rename":
         form = BoardForm(data)
-        if not form.is_valid():
-            return _("Give the board a name (120 characters at most).")
-        board.name, board.shared = form.cleaned_data["name"], form.cleaned_data["shared"]
+        form.is_valid()  # an invalid name is left out, and refused by the services
+        shared = form.cleaned_data.get("shared", False)
+        services.update_board(actor, pk, form.cleaned_data.get("name", ""), shared)
     else:
-        return _("Unknown action.")
-    board.widgets = items
-    board.save(using=DB)
-    return None
+        raise services.BoardError(_("Unknown action."))
+    return False
 
 
 def _addable() -> list[tuple[str, widgets.Widget, list]]:
@@ -304,17 +286,18 @@ def board_edit(request: HttpRequest, pk: int) -> HttpResponse:
     found = _board(actor, pk, "edit")
     status = 200
     if request.method == "POST":
-        if request.POST.get("action") == "delete":
-            found.delete(using=DB)
-            messages.success(request, _("The board was deleted."))
-            return redirect("hypervision:boards")
-        with transaction.atomic(using=DB):
-            found = Board.objects.using(DB).select_for_update().get(pk=found.pk)
-            error = _edit(found, request.POST)
-        if error is None:
+        try:
+            deleted = _edit(actor, found.pk, request.POST)
+        except services.UnknownBoard:
+            raise Http404 from None  # deleted meanwhile
+        except services.BoardError as error:
+            messages.error(request, error.message)
+            status = 400
+        else:
+            if deleted:
+                messages.success(request, _("The board was deleted."))
+                return redirect("hypervision:boards")
             return redirect("hypervision:board_edit", found.pk)
-        messages.error(request, error)
-        status = 400
     return render(
         request,
         "hypervision/board_edit.html",
