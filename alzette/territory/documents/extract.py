@@ -70,11 +70,21 @@ def extract(media_type: str, stream: IO[bytes], *, max_chars: int) -> Extracted:
     return found
 
 
-def _corrupt(label: str) -> Unreadable:
+def corrupt(label: str) -> Unreadable:
+    """The refusal of a file that does not read as its format (``label``: "PDF", "PNG"...)."""
     return Unreadable(
         "corrupt",
         _("The file cannot be read as %(format)s: it is damaged or not what its type says.")
         % {"format": label},
+    )
+
+
+def too_many_pixels() -> Unreadable:
+    """The refusal of an image above ``MAX_PIXELS``."""
+    return Unreadable(
+        "too_many_pixels",
+        _("The image is too large: %(pixels)s million pixels at most.")
+        % {"pixels": MAX_PIXELS // 1_000_000},
     )
 
 
@@ -112,9 +122,9 @@ def _pdf(stream: IO[bytes], max_chars: int) -> Extracted:
     except Unreadable:
         raise
     except Exception as exc:  # pypdf raises many kinds of errors on broken files
-        raise _corrupt(label) from exc
+        raise corrupt(label) from exc
     if page_count == 0:
-        raise _corrupt(label)
+        raise corrupt(label)
     found = Extracted(technical={"page_count": page_count, "pdf_version": _pdf_version(reader)})
     found.text = _pdf_text(reader, min(page_count, MAX_PDF_PAGES), max_chars)
     found.title, found.language = _pdf_info(reader)
@@ -164,11 +174,7 @@ def _image(stream: IO[bytes]) -> Extracted:
             label = image.format or label
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise Unreadable(
-                    "too_many_pixels",
-                    _("The image is too large: %(pixels)s million pixels at most.")
-                    % {"pixels": MAX_PIXELS // 1_000_000},
-                )
+                raise too_many_pixels()
             technical: dict[str, Any] = {
                 "width": width,
                 "height": height,
@@ -181,8 +187,10 @@ def _image(stream: IO[bytes]) -> Extracted:
             image.load()  # decodes the pixels: a truncated or damaged image fails here
     except Unreadable:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, EOFError) as exc:
-        raise _corrupt(label) from exc
+    except Image.DecompressionBombError as exc:
+        raise too_many_pixels() from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise corrupt(label) from exc
     return Extracted(technical=technical)
 
 
@@ -343,7 +351,7 @@ def _office(media_type: str, family: str, stream: IO[bytes], max_chars: int) -> 
         NotImplementedError,
         RuntimeError,  # an encrypted member
     ) as exc:
-        raise _corrupt(label) from exc
+        raise corrupt(label) from exc
 
 
 def _numbered(names: list[str], pattern: str) -> list[str]:

@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from alzette.core import images
 from alzette.core.repositories import TERRITORY
 from alzette.territory.documents import authz, extract, formats, index
 from alzette.territory.documents.errors import DocumentError
@@ -177,6 +178,33 @@ def _media_type(received: _Received, file_name: str) -> str:
     return media_type
 
 
+def _without_metadata(received: _Received, media_type: str) -> None:
+    """Rewrite an image without its EXIF, XMP and comments (``core.images``), in place.
+
+    What is then checked for duplicates, read, stored, hashed and recorded in
+    the ledger is the cleaned file: a published photo gives away neither where
+    it was taken nor by whose camera.
+    """
+    try:
+        cleaned = images.without_metadata(
+            received.buffer, media_type, max_pixels=extract.MAX_PIXELS
+        )
+    except images.TooManyPixels as exc:
+        refusal = extract.too_many_pixels()
+        raise DocumentError(refusal.code, refusal.message, media_type=media_type) from exc
+    except images.UnreadableImage as exc:
+        refusal = extract.corrupt(formats.FORMATS[media_type].label)
+        raise DocumentError(refusal.code, refusal.message, media_type=media_type) from exc
+    if cleaned is None:
+        return
+    received.buffer.seek(0)
+    received.buffer.truncate()
+    received.buffer.write(cleaned)
+    received.buffer.seek(0)
+    received.size = len(cleaned)
+    received.sha256 = hashlib.sha256(cleaned).hexdigest()
+
+
 def _unique(sha256: str) -> None:
     existing = Document.objects.filter(sha256=sha256).values_list("pk", flat=True).first()
     if existing is not None:
@@ -274,10 +302,12 @@ def publish(
 
     In order: the actor's right to publish for ``communes``, the metadata, the
     size (streamed, at most ``max_bytes() + 1`` bytes read), the type sniffed
-    from the bytes and the name's extension, that the same file is not in the
-    store already, that the file reads as its type (text and technical
-    metadata extracted). Without ``language`` the file's own declaration is
-    used; without ``title``, the file's own, else its name.
+    from the bytes and the name's extension, an image rewritten without its
+    metadata (``_without_metadata``: from then on the file is the cleaned one),
+    that the same file is not in the store already, that the file reads as its
+    type (text and technical metadata extracted). Without ``language`` the
+    file's own declaration is used; without ``title``, the file's own, else its
+    name.
     """
     if not authz.abilities(actor)["create"]:
         raise PermissionDenied(_("You may not publish documents."))
@@ -300,6 +330,7 @@ def publish(
     received = _receive(upload, max_bytes())
     with received.buffer:
         media_type = _media_type(received, file_name)
+        _without_metadata(received, media_type)
         _unique(received.sha256)
         try:
             found = extract.extract(media_type, received.buffer, max_chars=max_text_chars())
