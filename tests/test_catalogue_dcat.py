@@ -230,7 +230,8 @@ def test_distributions(air, organisation):
     graph = graph_of(get("/catalog"))
     node = URIRef(f"{CATALOG}/datasets/air-quality")
     formats = {"csv": "text/csv", "json": "application/json", "geojson": "application/geo+json"}
-    expected = {URIRef(f"{CATALOG}/datasets/air-quality/distributions/{f}") for f in formats}
+    expected = {URIRef(f"{CATALOG}/datasets/air-quality/distributions/{f}")
+                for f in [*formats, "ogc-features"]}  # fmt: skip
     assert set(graph.objects(node, DCAT.distribution)) == expected
     for fmt, media_type in formats.items():
         dist = URIRef(f"{CATALOG}/datasets/air-quality/distributions/{fmt}")
@@ -246,7 +247,7 @@ def test_distributions(air, organisation):
         licence = URIRef("https://www.etalab.gouv.fr/licence-ouverte-open-licence/")
         assert graph.value(dist, DCTERMS.license) == licence
         assert (licence, RDF.type, DCTERMS.LicenseDocument) in graph
-    # A source without geometries has no GeoJSON distribution.
+    # A source without geometries has no GeoJSON distribution, nor OGC collection.
     procedures = URIRef(f"{CATALOG}/datasets/procedures")
     assert len(set(graph.objects(procedures, DCAT.distribution))) == 2
 

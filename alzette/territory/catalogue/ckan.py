@@ -34,7 +34,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q
 from django.utils import timezone, translation
 
-from alzette.territory.catalogue import services, sources, vocab
+from alzette.territory.catalogue import digests, services, sources, vocab
 from alzette.territory.catalogue.models import Dataset, Organisation
 
 CKAN_VERSION = "2.10.4"
@@ -188,10 +188,14 @@ def _distributions(dataset: Dataset) -> list[services.Distribution]:
         return []
 
 
-def package_dict(dataset: Dataset) -> dict[str, Any]:
-    """A dataset as CKAN's package_show answers it (``dataset.organisation`` loaded)."""
+def package_dict(dataset: Dataset, *, measure: bool = False) -> dict[str, Any]:
+    """A dataset as CKAN's package_show answers it (``dataset.organisation`` loaded).
+    ``measure``: measure the downloads not measured yet for ``size`` and ``hash``
+    (``digests``); otherwise only sizes known already are given."""
     licence = vocab.LICENCES.get(dataset.licence)
-    resources = [resource_dict(dataset, d, i) for i, d in enumerate(_distributions(dataset))]
+    sizes = digests.measure(dataset) if measure else digests.known(dataset)
+    resources = [resource_dict(dataset, d, i, sizes.get(d.format))
+                 for i, d in enumerate(_distributions(dataset))]  # fmt: skip
     tags = [tag_dict(keyword) for keyword in dataset.keywords or []]
     organisation = dataset.organisation
     return {
@@ -215,8 +219,10 @@ def package_dict(dataset: Dataset) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def resource_dict(dataset: Dataset, distribution: services.Distribution,
-                  position: int) -> dict[str, Any]:  # fmt: skip
+def resource_dict(dataset: Dataset, distribution: services.Distribution, position: int,
+                  size: digests.Digest | None = None) -> dict[str, Any]:  # fmt: skip
+    """A distribution as a CKAN resource; ``size`` (bytes) and ``hash`` (the SHA-256 in
+    hex, as ckanext-dcat reads it) stay null unless the download was measured."""
     extension = services.FORMATS[distribution.format][1]
     return {
         "id": str(distribution.id), "package_id": str(dataset.id),
@@ -227,7 +233,8 @@ def resource_dict(dataset: Dataset, distribution: services.Distribution,
         "url": _public(distribution.path), "url_type": None, "resource_type": None,
         "state": "active", "created": iso(dataset.created_at),
         "last_modified": iso(dataset.refreshed_at), "metadata_modified": iso(dataset.updated_at),
-        "position": position, "size": None, "hash": None, "cache_url": None,
+        "position": position, "size": size.size if size else None,
+        "hash": size.sha256 if size else None, "cache_url": None,
         "cache_last_updated": None, "datastore_active": False,
     }  # fmt: skip
 
@@ -1004,7 +1011,7 @@ def package_show(params: dict[str, Any]) -> dict[str, Any]:
     dataset = services.visible().select_related("organisation").filter(lookup).first()
     if dataset is None:
         raise NotFound("Not found: Dataset not found")
-    return package_dict(dataset)
+    return package_dict(dataset, measure=True)
 
 
 def organization_list(params: dict[str, Any]) -> list[Any]:

@@ -16,21 +16,24 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Max, QuerySet
+from django.urls import reverse
 from django.utils import translation
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, GEO, SKOS
 from rdflib.plugins.serializers.turtle import TurtleSerializer
 from rdflib.term import Node
 
-from alzette.territory.catalogue import services, vocab
+from alzette.territory.catalogue import digests, services, sources, vocab
 from alzette.territory.catalogue.models import Dataset, Organisation
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -67,6 +70,58 @@ IANA = "https://www.iana.org/assignments/media-types"
 INSEE_COMMUNE = "http://id.insee.fr/geo/commune"
 # Downloads are generated from the live source at a stable address for the medium term.
 AVAILABILITY = f"{vocab.EU}/planned-availability/AVAILABLE"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One of the platform's APIs, described as a ``dcat:DataService``."""
+
+    key: str  # the fragment of its URI: /catalog#service-<key>
+    title: str
+    description: str
+    endpoint: str  # a path under ALZETTE_PUBLIC_URL
+    definition: str  # the OpenAPI document (or, for CKAN, its documentation)
+    standard: str  # the specification it implements (dct:conformsTo)
+
+
+#: The APIs that serve the datasets; their descriptions are in English like the
+#: distributions'. CKAN publishes no OpenAPI document: its API reference stands in.
+SERVICES = {
+    service.key: service
+    for service in (
+        Service("platform-api", "Alzette platform API",
+                "The platform's REST API; it serves the downloads of every open dataset.",
+                "/api/v1/", "/api/v1/openapi.json", "https://spec.openapis.org/oas/v3.1.0"),
+        Service("ogc-api-features", "Alzette OGC API Features",
+                "The spatial datasets as OGC API Features collections (GeoJSON).",
+                "/ogc", "/ogc/api", "http://www.opengis.net/doc/IS/ogcapi-features-1/1.0"),
+        Service("ckan-api", "Alzette CKAN-compatible API",
+                "The catalogue's metadata through CKAN 2.10's Action API, for harvesters.",
+                "/api/3/action/", "https://docs.ckan.org/en/2.10/api/",
+                "https://docs.ckan.org/en/2.10/api/"),
+        Service("ngsi-ld", "Alzette NGSI-LD context broker",
+                "The context data behind the datasets of NGSI-LD entities and their history.",
+                "/ngsi-ld/v1/", "https://forge.etsi.org/rep/cim/NGSI-LD",
+                "https://www.etsi.org/deliver/etsi_gs/CIM/001_099/009/"),
+    )
+}  # fmt: skip
+SHA256 = SPDX.checksumAlgorithm_sha256
+OGC_FEATURES = "ogc-features"
+NGSI_LD = "ngsi-ld"
+
+
+@dataclass(frozen=True)
+class ApiDistribution:
+    """A distribution that is an API's view of the dataset rather than a file."""
+
+    key: str  # the last segment of its URI, beside csv, json, geojson
+    service: str  # a key of SERVICES
+    title: str
+    description: str
+    url: str  # a path under ALZETTE_PUBLIC_URL
+    media_type: str
+    file_type: str  # an EU file-type authority code
+
 
 # What describes the catalogue itself; settings of the same name override them.
 CATALOGUE_DEFAULTS: dict[str, Any] = {
@@ -122,6 +177,15 @@ def distribution_uri(identifier: str, fmt: str) -> str:
     return f"{dataset_uri(identifier)}/distributions/{fmt}"
 
 
+def service_uri(key: str) -> str:
+    return f"{catalogue_uri()}#service-{key}"
+
+
+def landing_page(identifier: str) -> str:
+    """The dataset's page for people (``/data/<identifier>/``)."""
+    return f"{settings.ALZETTE_PUBLIC_URL}{reverse('catalogue:detail', args=[identifier])}"
+
+
 def organisation_uri(slug: str) -> str:
     return f"{catalogue_uri()}/organisations/{slug}"
 
@@ -160,7 +224,7 @@ def new_graph() -> Graph:
     graph = Graph(bind_namespaces="core")
     for prefix, namespace in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("skos", SKOS),
                               ("vcard", VCARD), ("hydra", HYDRA), ("dcatap", DCATAP),
-                              ("geo", GEO)):  # fmt: skip
+                              ("geo", GEO), ("spdx", SPDX)):  # fmt: skip
         graph.bind(prefix, namespace)
     return graph
 
@@ -176,7 +240,11 @@ def catalogue_graph(number: int, size: int) -> Graph:
     _add_catalogue(graph, catalogue, _last_change(datasets))
     _add_view(graph, catalogue, page)
     for dataset in datasets[page.offset : page.offset + size]:
-        graph.add((catalogue, DCAT.dataset, add_dataset(graph, dataset)))
+        # A page lists many datasets: only sizes measured before are given (digests).
+        graph.add((catalogue, DCAT.dataset, add_dataset(graph, dataset, measure=False)))
+    # The APIs serving at least one dataset of the page (add_dataset described them).
+    for service in sorted(set(graph.subjects(RDF.type, DCAT.DataService))):
+        graph.add((catalogue, DCAT.service, service))
     return graph
 
 
@@ -185,7 +253,7 @@ def dataset_graph(identifier: str, fmt: str | None = None) -> Graph | None:
     dataset = _datasets().filter(identifier=identifier).first()
     if dataset is None:
         return None
-    if fmt is not None and fmt not in {d.format for d in services.distributions(dataset)}:
+    if fmt is not None and fmt not in distribution_keys(dataset):
         return None
     graph = new_graph()
     add_dataset(graph, dataset)
@@ -297,8 +365,9 @@ def _setting(name: str) -> Any:
 # --- Datasets ------------------------------------------------------------------------------
 
 
-def add_dataset(graph: Graph, dataset: Dataset) -> URIRef:
-    """Describe ``dataset`` and its distributions in ``graph``; its URI."""
+def add_dataset(graph: Graph, dataset: Dataset, *, measure: bool = True) -> URIRef:
+    """Describe ``dataset``, its distributions and the APIs serving it in ``graph``; its
+    URI. ``measure``: measure the downloads not measured yet (``digests.measure``)."""
     node = URIRef(dataset_uri(dataset.identifier))
     graph.add((node, RDF.type, DCAT.Dataset))
     graph.add((node, DCTERMS.identifier, Literal(dataset.identifier)))
@@ -318,8 +387,18 @@ def add_dataset(graph: Graph, dataset: Dataset) -> URIRef:
                  DCTERMS.Frequency)  # fmt: skip
     _add_concept(graph, node, DCTERMS.accessRights, vocab.access_uri(dataset.access),
                  DCTERMS.RightsStatement)  # fmt: skip
+    landing = URIRef(landing_page(dataset.identifier))
+    graph.add((node, DCAT.landingPage, landing))
+    graph.add((landing, RDF.type, FOAF.Document))
+    sizes = digests.measure(dataset) if measure else digests.known(dataset)
     for distribution in services.distributions(dataset):
-        graph.add((node, DCAT.distribution, _add_distribution(graph, dataset, distribution)))
+        added = _add_distribution(graph, dataset, distribution, sizes.get(distribution.format))
+        graph.add((node, DCAT.distribution, added))
+    for api in api_distributions(dataset):
+        graph.add((node, DCAT.distribution, _add_api_distribution(graph, dataset, api)))
+    # CKAN serves the metadata and lists the downloads: it serves the dataset but is
+    # no distribution's access service (the rows come from the platform API).
+    _add_service(graph, "ckan-api", node)
     return node
 
 
@@ -431,20 +510,126 @@ def _add_dates(graph: Graph, node: URIRef, dataset: Dataset) -> None:
 # --- Distributions -------------------------------------------------------------------------
 
 
-def _add_distribution(
-    graph: Graph, dataset: Dataset, distribution: services.Distribution
-) -> URIRef:
+def distribution_keys(dataset: Dataset) -> set[str]:
+    """The last segments of the dataset's distribution URIs."""
+    files = {d.format for d in services.distributions(dataset)}
+    return files | {api.key for api in api_distributions(dataset)}
+
+
+def api_distributions(dataset: Dataset) -> list[ApiDistribution]:
+    """The APIs serving the dataset's rows, besides the downloads: its OGC API Features
+    collection when it is spatial, the context broker when it is NGSI-LD entities or
+    their history (and the broker may be read without a key)."""
+    found = []
+    if _is_spatial(dataset):
+        found.append(ApiDistribution(
+            OGC_FEATURES, "ogc-api-features", "OGC API Features",
+            "The dataset as an OGC API Features collection: GeoJSON features, filtered by "
+            "box, time and property, paged.",
+            f"/ogc/collections/{dataset.identifier}", "application/geo+json", "GEOJSON",
+        ))  # fmt: skip
+    query = _ngsi_ld_query(dataset)
+    if query is not None and settings.ALZETTE_NGSILD_PUBLIC_READ:
+        found.append(ApiDistribution(
+            NGSI_LD, "ngsi-ld", "NGSI-LD",
+            "The context data the dataset is read from, live, through the NGSI-LD API.",
+            query, "application/ld+json", "JSON_LD",
+        ))  # fmt: skip
+    return found
+
+
+def _is_spatial(dataset: Dataset) -> bool:
+    try:
+        return services.is_spatial(dataset)
+    except sources.SourceError:  # a source dropped from the setting: no collection
+        return False
+
+
+def _ngsi_ld_query(dataset: Dataset) -> str | None:
+    """The broker's query for the dataset's entities (or observations), its type
+    expanded so that the address needs no ``Link`` header to carry the context."""
+    options = dataset.source_options or {}
+    if dataset.source not in ("ngsild-entities", "ngsild-history"):
+        return None
+    from alzette.territory.ngsild import jsonld
+    from alzette.territory.ngsild.errors import NgsiLdError
+
+    try:
+        context = jsonld.resolve(options["context"]) if options.get("context") else jsonld.core()
+        kind = context.expand(options["type"])
+    except (KeyError, NgsiLdError):
+        return None
+    if dataset.source == "ngsild-entities":
+        return f"/ngsi-ld/v1/entities?{urlencode({'type': kind})}"
+    attribute = context.expand(options["attribute"])
+    return f"/ngsi-ld/v1/temporal/entities?{urlencode({'type': kind, 'attrs': attribute})}"
+
+
+def _add_service(graph: Graph, key: str, dataset: URIRef) -> URIRef:
+    """The API as a dcat:DataService serving ``dataset``; its URI."""
+    service = SERVICES[key]
+    node = URIRef(service_uri(key))
+    public = settings.ALZETTE_PUBLIC_URL
+    graph.add((node, RDF.type, DCAT.DataService))
+    graph.add((node, DCTERMS.title, Literal(service.title, lang="en")))
+    graph.add((node, DCTERMS.description, Literal(service.description, lang="en")))
+    graph.add((node, DCAT.endpointURL, URIRef(f"{public}{service.endpoint}")))
+    definition = service.definition
+    graph.add((node, DCAT.endpointDescription,
+               URIRef(definition if "://" in definition else f"{public}{definition}")))  # fmt: skip
+    graph.add((node, DCTERMS.conformsTo, URIRef(service.standard)))
+    graph.add((URIRef(service.standard), RDF.type, DCTERMS.Standard))
+    graph.add((node, DCTERMS.publisher, URIRef(f"{catalogue_uri()}#publisher")))
+    graph.add((URIRef(f"{catalogue_uri()}#publisher"), RDF.type, FOAF.Agent))
+    graph.add((URIRef(f"{catalogue_uri()}#publisher"), FOAF.name,
+               Literal(_setting("ALZETTE_CATALOGUE_PUBLISHER"))))  # fmt: skip
+    graph.add((node, DCAT.servesDataset, dataset))
+    return node
+
+
+def _add_distribution(graph: Graph, dataset: Dataset, distribution: services.Distribution,
+                      size: digests.Digest | None) -> URIRef:  # fmt: skip
     node = URIRef(distribution_uri(dataset.identifier, distribution.format))
     url = URIRef(f"{settings.ALZETTE_PUBLIC_URL}{distribution.path}")
-    graph.add((node, RDF.type, DCAT.Distribution))
-    graph.add((node, DCTERMS.identifier, Literal(str(distribution.id))))
     code, title = FILE_TYPES[distribution.format]
+    description = f"All the rows of the dataset as {title}, from its last refresh."
+    _add_common(graph, node, dataset, title, description, url, distribution.media_type, code)
+    graph.add((node, DCTERMS.identifier, Literal(str(distribution.id))))
+    graph.add((node, DCAT.downloadURL, url))
+    served = URIRef(dataset_uri(dataset.identifier))
+    graph.add((node, DCAT.accessService, _add_service(graph, "platform-api", served)))
+    if size is not None:
+        _add_size(graph, node, size)
+    return node
+
+
+def _add_api_distribution(graph: Graph, dataset: Dataset, api: ApiDistribution) -> URIRef:
+    node = URIRef(distribution_uri(dataset.identifier, api.key))
+    url = URIRef(f"{settings.ALZETTE_PUBLIC_URL}{api.url}")
+    _add_common(graph, node, dataset, api.title, api.description, url, api.media_type,
+                api.file_type)  # fmt: skip
+    graph.add((node, DCTERMS.identifier, Literal(str(dataset.distribution_id(api.key)))))
+    served = URIRef(dataset_uri(dataset.identifier))
+    graph.add((node, DCAT.accessService, _add_service(graph, api.service, served)))
+    return node
+
+
+def _add_size(graph: Graph, node: URIRef, size: digests.Digest) -> None:
+    graph.add((node, DCAT.byteSize, Literal(size.size, datatype=XSD.nonNegativeInteger)))
+    checksum = URIRef(f"{node}#sha256")
+    graph.add((node, SPDX.checksum, checksum))
+    graph.add((checksum, RDF.type, SPDX.Checksum))
+    graph.add((checksum, SPDX.algorithm, SHA256))
+    graph.add((checksum, SPDX.checksumValue, Literal(size.sha256, datatype=XSD.hexBinary)))
+
+
+def _add_common(graph: Graph, node: URIRef, dataset: Dataset, title: str, description: str,
+                url: URIRef, media_type: str, code: str) -> None:  # fmt: skip
+    graph.add((node, RDF.type, DCAT.Distribution))
     graph.add((node, DCTERMS.title, Literal(title)))
-    description = f"All the rows of the dataset as {title}, read live from the source."
     graph.add((node, DCTERMS.description, Literal(description, lang="en")))
     graph.add((node, DCAT.accessURL, url))
-    graph.add((node, DCAT.downloadURL, url))
-    media = URIRef(f"{IANA}/{distribution.media_type}")
+    media = URIRef(f"{IANA}/{media_type}")
     graph.add((node, DCAT.mediaType, media))
     graph.add((media, RDF.type, DCTERMS.MediaType))
     file_type = URIRef(f"{vocab.EU}/file-type/{code}")
