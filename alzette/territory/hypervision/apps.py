@@ -14,6 +14,12 @@ class HypervisionConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(check_registries)
+        # A deleted entity leaves a tombstone, so the live maps drop its marker (live.py).
+        from alzette.territory.hypervision import live
+        from alzette.territory.ngsild import entities
+
+        if live.on_change not in entities.change_hooks:
+            entities.change_hooks.append(live.on_change)
 
 
 def check_registries(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

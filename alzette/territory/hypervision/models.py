@@ -39,3 +39,21 @@ class LedgerRecord(LedgerOpening):
     outlives a deleted board, hence a reference rather than a foreign key."""
 
     object_ref = models.CharField(max_length=80, db_index=True)
+
+
+class Tombstone(models.Model):
+    """An NGSI-LD entity deleted from the default tenant, kept while a live map's cursor
+    may still predate it, so that the stream tells the maps to drop its marker
+    (``live.py``). Written by an ``entities.change_hooks`` hook in the deletion's
+    transaction; rows older than ``live.TOMBSTONE_KEEP`` are pruned on the next one."""
+
+    entity_id = models.CharField(max_length=512)
+    #: The entity's types by local name ("WasteContainer"), to find its layers.
+    types = models.JSONField(default=list)
+    deleted_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ("deleted_at", "pk")
+
+    def __str__(self) -> str:
+        return self.entity_id

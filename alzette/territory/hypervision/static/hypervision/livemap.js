@@ -1,7 +1,7 @@
 // The agents' live map. Markers are drawn on one canvas (L.canvas, circleMarkers)
 // so that 15,000 of them stay fluid; a delta from the server-sent events updates
 // markers in place by id (a Map), batched into one animation frame, and never
-// rebuilds a layer. window.hypervision exposes the state and `apply` for tests
+// rebuilds a layer; its `removed` items (deleted entities) take markers off. window.hypervision exposes the state and `apply` for tests
 // and bench/livemap.py. Protocol: docs/hypervision.md.
 (function () {
   "use strict";
@@ -25,7 +25,7 @@
   var groups = {}; // layer slug -> L.featureGroup
   var colours = {}; // layer slug -> stroke colour
   var markers = new Map(); // feature id -> marker
-  var pending = []; // features waiting for the next frame
+  var pending = []; // features (and removals) waiting for the next frame
   var frame = 0;
   var state = {
     markers: markers,
@@ -127,15 +127,31 @@
     markers.set(feature.id, marker);
   }
 
-  function remember(features) {
-    if (!recentBody || !features.length) {
+  // Take a deleted entity's marker off the map, from the group that holds it. The
+  // removal then carries the marker's last properties for the table of changes.
+  function unplace(removal) {
+    var existing = markers.get(removal.id);
+    if (!existing) {
+      return;
+    }
+    var props = existing.feature ? existing.feature.properties : { layer: removal.layer };
+    groupOf(props.layer || removal.layer).removeLayer(existing);
+    markers.delete(removal.id);
+    removal.properties = Object.assign({}, props, { status: "removed" });
+  }
+
+  // The table of latest changes (the map's text alternative); a removal of a marker
+  // this map did not have has no properties and no row.
+  function remember(items) {
+    var shown = items.filter(function (item) { return item.properties; });
+    if (!recentBody || !shown.length) {
       return;
     }
     var none = recentBody.querySelector(".hv-none");
     if (none) {
       none.remove();
     }
-    features.slice(-5).forEach(function (feature) {
+    shown.slice(-5).forEach(function (feature) {
       var props = feature.properties;
       var row = document.createElement("tr");
       row.dataset.id = feature.id;
@@ -156,11 +172,16 @@
     }
   }
 
-  // Apply features now (one synchronous pass); the canvas redraws once, at the next frame.
+  // Apply features and removals now (one synchronous pass); the canvas redraws once, at
+  // the next frame.
   function applyNow(features) {
     var began = performance.now();
     for (var i = 0; i < features.length; i++) {
-      place(features[i]);
+      if (features[i].removal) {
+        unplace(features[i]);
+      } else {
+        place(features[i]);
+      }
     }
     state.applied += features.length;
     state.lastApplyMs = performance.now() - began;
@@ -175,9 +196,13 @@
     remember(batch);
   }
 
-  // Queue a delta: everything that arrives before the next frame is applied together.
-  function apply(features) {
+  // Queue a delta: everything that arrives before the next frame is applied together,
+  // in order (a delta's removals after its features).
+  function apply(features, removed) {
     Array.prototype.push.apply(pending, features);
+    (removed || []).forEach(function (item) {
+      pending.push({ removal: true, id: item.id, layer: item.layer });
+    });
     if (!frame) {
       frame = window.requestAnimationFrame(flush);
     }
@@ -257,8 +282,9 @@
       var data = JSON.parse(event.data);
       state.deltas += 1;
       state.cursor = data.cursor;
-      apply(data.features);
-      state.received = (state.received || 0) + data.features.length;
+      var removed = data.removed || [];
+      apply(data.features, removed);
+      state.received = (state.received || 0) + data.features.length + removed.length;
       say(state.received + " " + (element.dataset.changesLabel || "") + " " + time(data.cursor));
     });
     source.addEventListener("heartbeat", function (event) {
