@@ -171,7 +171,30 @@ def test_a_live_dataset_has_no_size_rather_than_zero(procedures):
     assert not list(graph.subject_objects(DCAT.byteSize))
 
 
+def _forget_measures() -> None:
+    """As if the refresh had not measured (a snapshot over its limit, an evicted cache)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def test_a_refresh_measures_the_new_snapshot_at_once(communes):
+    assert set(digests.known(communes)) == {"csv", "json", "geojson"}
+    node = distribution("communes", "csv")
+    assert graph_of("/catalog").value(node, DCAT.byteSize) is not None
+
+
+def test_a_failing_measure_never_fails_the_refresh(communes, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(digests, "measure", broken)
+    assert services.refresh(communes)
+    assert any("measuring the downloads" in r.getMessage() for r in caplog.records)
+
+
 def test_a_page_gives_only_sizes_measured_before(communes):
+    _forget_measures()
     node = distribution("communes", "csv")
     assert graph_of("/catalog").value(node, DCAT.byteSize) is None
     graph_of("/catalog/datasets/communes")
@@ -181,14 +204,16 @@ def test_a_page_gives_only_sizes_measured_before(communes):
 def test_a_new_snapshot_is_measured_again(communes):
     first = graph_of("/catalog/datasets/communes").value(distribution("communes", "csv"),
                                                          DCAT.byteSize)  # fmt: skip
+    _forget_measures()
     assert services.refresh(communes)
-    assert digests.known(communes) == {}  # not measured yet: a new snapshot
+    assert set(digests.known(communes)) == {"csv", "json", "geojson"}  # the new snapshot's
     again = graph_of("/catalog/datasets/communes").value(distribution("communes", "csv"),
                                                          DCAT.byteSize)  # fmt: skip
     assert again == first  # the same rows give the same bytes
 
 
 def test_a_large_snapshot_is_not_measured_during_a_request(communes, monkeypatch):
+    _forget_measures()
     monkeypatch.setattr(digests, "MEASURE_MAX_BYTES", 0)
     graph = graph_of("/catalog/datasets/communes")
     assert not list(graph.subject_objects(DCAT.byteSize))
@@ -297,6 +322,7 @@ def test_package_search_gives_the_sizes_measured_before(communes):
         found = ckan("package_search", q="")["results"]
         return [r["size"] for r in found[0]["resources"]]
 
+    _forget_measures()
     assert sizes() == [None, None, None]
     ckan("package_show", id="communes")
     assert all(isinstance(size, int) and size > 0 for size in sizes())

@@ -24,6 +24,8 @@ WRITERS_VERSION = 1
 #: Snapshots larger than this (compressed) are not measured during a request: a
 #: download of tens of megabytes would hold the answer for seconds.
 MEASURE_MAX_BYTES = 4 * 1024 * 1024
+#: After a refresh, in the worker, no request waits: larger snapshots are measured too.
+REFRESH_MEASURE_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -40,16 +42,17 @@ def known(dataset: Dataset) -> dict[str, Digest]:
     return _cached(snapshot, _formats(dataset))
 
 
-def measure(dataset: Dataset) -> dict[str, Digest]:
+def measure(dataset: Dataset, max_bytes: int | None = None) -> dict[str, Digest]:
     """The measures of every download of the current snapshot, taking those missing
-    when the snapshot is small enough (``MEASURE_MAX_BYTES``)."""
+    when the snapshot is small enough (``max_bytes`` compressed, ``MEASURE_MAX_BYTES``
+    during a request)."""
     snapshot = snapshots.current(dataset)
     formats = _formats(dataset) if snapshot is not None else []
     if snapshot is None or not formats:
         return {}
     found = _cached(snapshot, formats)
     missing = [fmt for fmt in formats if fmt not in found]
-    if not missing or snapshot.size > MEASURE_MAX_BYTES:
+    if not missing or snapshot.size > (MEASURE_MAX_BYTES if max_bytes is None else max_bytes):
         return found
     taken = {fmt: _write(dataset, fmt) for fmt in missing}
     # The writers read whatever snapshot is current: keep the measures only if it is

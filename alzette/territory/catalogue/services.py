@@ -186,7 +186,19 @@ def refresh(dataset: Dataset) -> bool:
     dataset.refreshed_at, dataset.refresh_error, dataset.failing_since = taken.taken_at, "", None
     if recovered:
         alerts.recovered(dataset, since)
+    _measure(dataset)
     return True
+
+
+def _measure(dataset: Dataset) -> None:
+    """Measure the new snapshot's downloads now, so sizes and checksums show in the
+    catalogue at once (docs/opendata-dcat.md); a failure here never fails the refresh."""
+    from alzette.territory.catalogue import digests
+
+    try:
+        digests.measure(dataset, max_bytes=digests.REFRESH_MEASURE_MAX_BYTES)
+    except Exception:
+        log.exception("measuring the downloads of %s failed", dataset.identifier)
 
 
 def _refresh_failed(dataset: Dataset, error: str) -> None:
