@@ -377,6 +377,11 @@ ALZETTE_PROCONNECT_DOMAINS = dict(
 # production both are generated into the data directory on first use.
 ALZETTE_SSO_SIGNING_KEY = env_str("ALZETTE_SSO_SIGNING_KEY")
 ALZETTE_SSO_SIGNING_KEY_FILE = env_str("ALZETTE_SSO_SIGNING_KEY_FILE")
+# Retired signing keys, still published so that ID tokens they signed verify (one or
+# more PEM blocks, or a file holding them). Outside production, when both are empty,
+# those `alzette sso rotate-key` keeps in the data directory.
+ALZETTE_SSO_SIGNING_KEYS_INACTIVE = env_str("ALZETTE_SSO_SIGNING_KEYS_INACTIVE")
+ALZETTE_SSO_SIGNING_KEYS_INACTIVE_FILE = env_str("ALZETTE_SSO_SIGNING_KEYS_INACTIVE_FILE")
 ALZETTE_SSO_PAIRWISE_SECRET = env_str("ALZETTE_SSO_PAIRWISE_SECRET")
 ALZETTE_SSO_PAIRWISE_SECRET_FILE = env_str("ALZETTE_SSO_PAIRWISE_SECRET_FILE")
 # OpenID Connect, PKCE S256 only, pairwise subjects, every RFC 9700 behaviour on,
@@ -388,6 +393,8 @@ OAUTH2_PROVIDER = oauth2_provider_settings(
     data_dir=DATA_DIR,
     signing_key=ALZETTE_SSO_SIGNING_KEY,
     signing_key_file=ALZETTE_SSO_SIGNING_KEY_FILE,
+    inactive_signing_keys=ALZETTE_SSO_SIGNING_KEYS_INACTIVE,
+    inactive_signing_keys_file=ALZETTE_SSO_SIGNING_KEYS_INACTIVE_FILE,
     issuer=env_str("ALZETTE_SSO_ISSUER"),
 )
 
@@ -419,6 +426,8 @@ ALZETTE_LIGHTING_LAT = float(env_str("ALZETTE_LIGHTING_LAT", "49.47"))
 # Households' water (docs/home-water.md): how long hourly readings and daily use are kept.
 ALZETTE_HOMEWATER_READING_DAYS = env_int("ALZETTE_HOMEWATER_READING_DAYS", 90)
 ALZETTE_HOMEWATER_DAILY_DAYS = env_int("ALZETTE_HOMEWATER_DAILY_DAYS", 800)
+# "My data" (docs/my-data.md): days the access log (who read a person's data) is kept.
+ALZETTE_MYDATA_ACCESS_LOG_DAYS = env_int("ALZETTE_MYDATA_ACCESS_LOG_DAYS", 365)
 
 # Water network (docs/water.md): the hours of use in a row that make a continuous flow
 # on a household meter, and the water a district uses unmetered (m³ a day).
@@ -429,6 +438,9 @@ ALZETTE_WATER_UNMETERED_M3_PER_DAY = float(env_str("ALZETTE_WATER_UNMETERED_M3_P
 # (twice its period when it declares one), and a battery under this level is low.
 ALZETTE_SUPERVISION_OFFLINE_MINUTES = env_int("ALZETTE_SUPERVISION_OFFLINE_MINUTES", 60)
 ALZETTE_SUPERVISION_LOW_BATTERY_PERCENT = env_int("ALZETTE_SUPERVISION_LOW_BATTERY_PERCENT", 20)
+# Alert e-mails: a rule's first alert is mailed at once, its next ones within this many
+# minutes go out as one digest when the window ends (0: every alert mailed at once).
+ALZETTE_ALERT_MAIL_WINDOW_MINUTES = env_int("ALZETTE_ALERT_MAIL_WINDOW_MINUTES", 15)
 
 # The agents' live map (docs/hypervision.md): how often a stream polls the databases,
 # and how long it lasts before the browser reconnects (which frees the worker).

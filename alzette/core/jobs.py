@@ -46,11 +46,13 @@ JOBS: tuple[Job, ...] = (
     Job("partners-expiry", ("partners", "expire"), {"minute": "*/5"}),
     Job("supervision-check", ("supervision", "check"), {"minute": "*/5"}),
     Job("supervision-purge", ("supervision", "purge"), {"minute": "40", "hour": "3"}),
+    Job("alert-mail-digests", ("accounts", "alert-digests"), {"minute": "*"}),
     Job("lighting-schedule", ("lighting", "schedule"), {"minute": "*"}),
     Job("lighting-retry", ("lighting", "retry"), {"minute": "*"}),
     Job("lighting-energy", ("lighting", "energy"), {"minute": "17"}),
     Job("water-detect", ("water", "detect"), {"minute": "*/15"}),
     Job("homewater-check", ("homewater", "check"), {"minute": "25"}),
+    Job("mydata-access-log", ("mydata", "purge-access-log"), {"minute": "50", "hour": "3"}),
 )
 
 

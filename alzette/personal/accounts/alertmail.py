@@ -6,18 +6,52 @@ live, the active agents of that unit (and of its services) and the EPCI's agents
 receive a short message with a link to the alerts page, each in their own
 language. Connected in ``AccountsConfig.ready``; a mail failure never reaches the
 engine.
+
+**Throttled per rule.** A network outage can make one "no data" rule fire
+thousands of alerts in one check. The first alert of a rule opens a window of
+``ALZETTE_ALERT_MAIL_WINDOW_MINUTES`` (15) and is mailed at once; the rule's
+further alerts within the window are only counted (``AlertMailWindow``, with a
+sample of their entity ids) and go out as one digest when the window is over:
+``send_due_digests``, run by the worker every minute (``alzette accounts
+alert-digests``), or the rule's next alert, whichever comes first. The window lives
+in the personal database, updated under a row lock, because several web and worker
+processes fire alerts.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils.translation import gettext
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
-from alzette.core.mail import Recipient, send_in_language
-from alzette.personal.accounts.models import Role, UnitKind, User
+from alzette.core.mail import Build, Recipient, send_in_language
+from alzette.core.repositories import PERSONAL
+from alzette.personal.accounts.models import AlertMailWindow, Role, UnitKind, User
+
+log = logging.getLogger(__name__)
+
+#: How many entity ids a digest lists; it counts all the others.
+SAMPLE_SIZE = 20
+ALERTS_PATH = "/hypervision/supervision/alerts/"
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The alerts of one rule not mailed one by one, taken out of their window."""
+
+    rule_id: int
+    rule_name: str
+    unit: str
+    since: datetime
+    count: int
+    sample: tuple[str, ...]
 
 
 def recipients(unit_code: str) -> list[Recipient]:
@@ -30,8 +64,58 @@ def recipients(unit_code: str) -> list[Recipient]:
     return sorted(set(rows))
 
 
+def window() -> timedelta:
+    """How long after a mailed alert the rule's next alerts wait for the digest."""
+    return timedelta(minutes=getattr(settings, "ALZETTE_ALERT_MAIL_WINDOW_MINUTES", 15))
+
+
 def on_alert_fired(sender: Any, alert: Any, **kwargs: Any) -> None:
-    """Receiver of ``supervision.alerts.alert_fired``."""
+    """Receiver of ``supervision.alerts.alert_fired``: mail the alert, or count it for
+    its rule's digest."""
+    rule = alert.rule
+    rule_id = getattr(rule, "pk", None)
+    if rule_id is None or window() <= timedelta(0):  # nothing to throttle on
+        mail_alert(alert)
+        return
+    opens, earlier = note(rule_id, rule.name, rule.unit, alert.entity_id, timezone.now())
+    if opens:
+        mail_alert(alert)
+    if earlier is not None:  # the previous window's digest, not sent by the job yet
+        send_digest(earlier)
+
+
+def note(
+    rule_id: int, rule_name: str, unit: str, entity_id: str, now: datetime
+) -> tuple[bool, Digest | None]:
+    """Record an alert in its rule's window. Returns whether it opens a new window (mail
+    it now), and the digest of the previous window's alerts if they are still pending."""
+    with transaction.atomic(using=PERSONAL):
+        row = _locked(rule_id)
+        if row is None:
+            try:
+                with transaction.atomic(using=PERSONAL):
+                    AlertMailWindow.objects.create(
+                        rule_id=rule_id, rule_name=rule_name, unit=unit, opened_at=now
+                    )
+                return True, None
+            except IntegrityError:  # another process opened it a moment ago: wait for it
+                row = AlertMailWindow.objects.select_for_update().get(rule_id=rule_id)
+        row.rule_name, row.unit = rule_name, unit
+        if row.opened_at > now - window():
+            row.pending_count += 1
+            row.pending_since = row.pending_since or now
+            if entity_id not in row.pending_sample and len(row.pending_sample) < SAMPLE_SIZE:
+                row.pending_sample = [*row.pending_sample, entity_id]
+            row.save()
+            return False, None
+        earlier = _take(row) if row.pending_count else None
+        row.opened_at = now
+        row.save()
+        return True, earlier
+
+
+def mail_alert(alert: Any) -> int:
+    """Mail one alert to its rule's unit; how many addresses were written to."""
     base = getattr(settings, "ALZETTE_PUBLIC_URL", "").rstrip("/")
 
     def build() -> tuple[str, str]:
@@ -42,12 +126,123 @@ def on_alert_fired(sender: Any, alert: Any, **kwargs: Any) -> None:
         ) % {
             "message": alert.message, "entity": alert.entity_id,
             "severity": alert.rule.get_severity_display(), "at": alert.fired_at.isoformat(),
-            "url": f"{base}/hypervision/supervision/alerts/",
+            "url": f"{base}{ALERTS_PATH}",
         }  # fmt: skip
         return subject, body
 
     # A mail server down never loses the alert: it is shown in-app anyway.
-    send_in_language(recipients(alert.rule.unit), build, context=f"alert {alert.pk}")
+    return send_in_language(recipients(alert.rule.unit), build, context=f"alert {alert.pk}")
+
+
+def send_due_digests(now: datetime | None = None) -> str:
+    """Send the digest of every rule whose window is over with alerts not yet mailed (the
+    worker's job). A digest nobody could be sent is put back, for the next run."""
+    now = now or timezone.now()
+    due = AlertMailWindow.objects.filter(pending_count__gt=0, opened_at__lte=now - window())
+    sent = failed = 0
+    for rule_id in due.values_list("rule_id", flat=True):
+        digest = claim(rule_id, now)
+        if digest is None:  # taken by the rule's next alert meanwhile
+            continue
+        if send_digest(digest):
+            sent += 1
+        else:
+            failed += 1
+    return f"{sent} alert digest(s) sent, {failed} to retry"
+
+
+def claim(rule_id: int, now: datetime) -> Digest | None:
+    """Take the rule's pending alerts out of its window if the window is over: the
+    conditional update under a row lock that makes two senders never send the same
+    alerts."""
+    with transaction.atomic(using=PERSONAL):
+        row = _locked(rule_id)
+        if row is None or not row.pending_count or row.opened_at > now - window():
+            return None
+        digest = _take(row)
+        row.save()
+        return digest
+
+
+def send_digest(digest: Digest) -> bool:
+    """Mail a digest to its rule's unit. False when no message could be sent (the mail
+    server down): its alerts are then back in the window, for the next run."""
+    addresses = recipients(digest.unit)
+    if not addresses:  # nobody to tell: nothing to keep either
+        return True
+    context = f"alert digest of rule {digest.rule_id}"
+    if send_in_language(addresses, _digest_message(digest), context=context):
+        return True
+    _put_back(digest)
+    return False
+
+
+def _digest_message(digest: Digest) -> Build:
+    base = getattr(settings, "ALZETTE_PUBLIC_URL", "").rstrip("/")
+
+    def build() -> tuple[str, str]:
+        values = {
+            "count": digest.count, "rule": digest.rule_name,
+            "since": timezone.localtime(digest.since).strftime("%H:%M"),
+        }  # fmt: skip
+        subject = (
+            ngettext(
+                "[Alzette] %(count)s more alert: %(rule)s",
+                "[Alzette] %(count)s more alerts: %(rule)s",
+                digest.count,
+            )
+            % values
+        )
+        lines = [
+            ngettext(
+                "%(count)s more alert of the rule %(rule)s since %(since)s:",
+                "%(count)s more alerts of the rule %(rule)s since %(since)s:",
+                digest.count,
+            )
+            % values,
+            "",
+            *(f"- {entity}" for entity in digest.sample),
+        ]
+        others = digest.count - len(digest.sample)
+        if others > 0:
+            lines.append(
+                ngettext("… and %(others)s more alert.", "… and %(others)s more alerts.", others)
+                % {"others": others}
+            )
+        see = gettext("Acknowledge or close them: %(url)s") % {"url": f"{base}{ALERTS_PATH}"}
+        return subject, "\n".join([*lines, "", see, ""])
+
+    return build
+
+
+def _locked(rule_id: int) -> AlertMailWindow | None:
+    return AlertMailWindow.objects.select_for_update().filter(rule_id=rule_id).first()
+
+
+def _take(row: AlertMailWindow) -> Digest:
+    """The row's pending alerts as a digest; the row is emptied (not saved)."""
+    digest = Digest(
+        rule_id=row.rule_id, rule_name=row.rule_name, unit=row.unit,
+        since=row.pending_since or row.opened_at, count=row.pending_count,
+        sample=tuple(row.pending_sample),
+    )  # fmt: skip
+    row.pending_count, row.pending_since, row.pending_sample = 0, None, []
+    return digest
+
+
+def _put_back(digest: Digest) -> None:
+    """Return a digest's alerts to their window (added to any that came meanwhile)."""
+    with transaction.atomic(using=PERSONAL):
+        row = _locked(digest.rule_id)
+        if row is None:
+            return
+        row.pending_count += digest.count
+        row.pending_since = min(filter(None, (row.pending_since, digest.since)))
+        row.pending_sample = list(dict.fromkeys([*digest.sample, *row.pending_sample]))[
+            :SAMPLE_SIZE
+        ]
+        row.save()
+    log.warning("alert digest of rule %s kept for the next run", digest.rule_id)
 
 
 def connect() -> None:

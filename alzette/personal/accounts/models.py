@@ -212,3 +212,34 @@ class User(AbstractUser):
             "update": is_self or is_admin,
             "delete": is_self,
         }
+
+
+class AlertMailWindow(models.Model):
+    """Throttling of one supervision rule's alert e-mails (``alertmail``).
+
+    The first alert of a rule opens a window and is mailed at once; the alerts that
+    follow within the window are counted here and mailed as one digest when it ends,
+    so an outage that silences thousands of devices sends a handful of e-mails, not
+    thousands. Kept in the database because several web and worker processes fire
+    alerts. Holds territory identifiers only (a rule id, entity ids), no person.
+    """
+
+    #: The territory's ``AlertRule`` primary key (no relation crosses repositories).
+    rule_id = models.PositiveBigIntegerField(_("rule"), unique=True)
+    rule_name = models.CharField(_("rule name"), max_length=200)
+    #: The rule's unit code, whose agents (and the EPCI's) receive the digest.
+    unit = models.CharField(_("unit"), max_length=32)
+    opened_at = models.DateTimeField(_("window opened"))
+    pending_count = models.PositiveIntegerField(_("alerts not yet mailed"), default=0)
+    #: When the oldest alert not yet mailed fired ("since HH:MM" in the digest).
+    pending_since = models.DateTimeField(_("oldest alert not yet mailed"), null=True, blank=True)
+    #: Entity ids of the first alerts not yet mailed (a sample, not every one).
+    pending_sample = models.JSONField(_("sample of entities"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("alert e-mail window")
+        verbose_name_plural = _("alert e-mail windows")
+        indexes = [models.Index(fields=["opened_at"], name="accounts_alertwin_opened")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_name} ({self.pending_count})"

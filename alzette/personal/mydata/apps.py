@@ -7,3 +7,6 @@ class MyDataConfig(AppConfig):
     label = "mydata"
     verbose_name = _("My data")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from alzette.personal.mydata import checks  # noqa: F401  (registers the system checks)

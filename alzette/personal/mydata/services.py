@@ -5,7 +5,9 @@ HTTP framework" covers this module). Other apps call them:
 
 - ``record_receipt`` records a ledger entry on the person's behalf and keeps the
   receipt and the commitment's salt here, in the personal repository;
-- ``log_access`` writes the access log the person reads on their page;
+- ``log_access`` writes the access log the person reads on their page, which
+  ``purge_access_log`` (the ``mydata-access-log`` job) keeps to
+  ``ALZETTE_MYDATA_ACCESS_LOG_DAYS`` days;
 - ``register_data_source`` and ``register_retention_hold`` (from an app's
   ``AppConfig.ready``) extend the two registries below.
 
@@ -23,11 +25,13 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.db.models.deletion import Collector
@@ -49,6 +53,11 @@ ALL_CATEGORIES = "all"
 #: Purposes written by this app; other apps mark theirs with gettext_noop too, so
 #: that the page shows them in the reader's language.
 PURPOSE_EXPORT = gettext_noop("Export of my data")
+
+#: How long access-log entries are kept, in days, unless ALZETTE_MYDATA_ACCESS_LOG_DAYS
+#: says otherwise: one year, the upper end of the six months to a year the CNIL
+#: recommends for access logs (see docs/my-data.md#how-long-entries-are-kept).
+ACCESS_LOG_DAYS = 365
 
 _CATEGORY = re.compile(r"[a-z][a-z0-9_]{0,47}")
 
@@ -286,6 +295,38 @@ def _access_fields(
         "category": category,
         "purpose": purpose.strip(),
     }
+
+
+def access_log_days_problem(value: object) -> str:
+    """Why ``value`` cannot be the access log's retention in days; empty when it can."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"must be a whole number of days, got {value!r}"
+    if value < 1:
+        return f"must be at least 1 day, got {value}"
+    return ""
+
+
+def access_log_days() -> int:
+    """How many days access-log entries are kept (the setting, checked at start)."""
+    value = getattr(settings, "ALZETTE_MYDATA_ACCESS_LOG_DAYS", ACCESS_LOG_DAYS)
+    if problem := access_log_days_problem(value):
+        raise ImproperlyConfigured(f"ALZETTE_MYDATA_ACCESS_LOG_DAYS {problem}.")
+    return value
+
+
+def purge_access_log(now: datetime | None = None, days: int | None = None) -> int:
+    """Delete the access-log entries older than the retention; how many were deleted.
+
+    The log is personal data too (who read whose data): it is kept as long as it
+    is useful to the people it describes, not forever.
+    """
+    days = access_log_days() if days is None else days
+    if problem := access_log_days_problem(days):
+        raise ValueError(f"The retention {problem}.")
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    with transaction.atomic(using=PERSONAL):
+        deleted, _ = DataAccess.objects.using(PERSONAL).filter(accessed_at__lt=cutoff).delete()
+    return deleted
 
 
 # --- Export ----------------------------------------------------------------

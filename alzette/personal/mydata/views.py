@@ -104,6 +104,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         {
             "categories": _categories(data),
             "accesses": accesses,
+            "access_log_days": services.access_log_days(),
             "receipts": receipts,
             # Consents are held by the app that asked for them (single sign-on today),
             # which registers them as a data source; withdrawing happens there too.

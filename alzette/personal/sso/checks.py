@@ -6,6 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from alzette.personal.sso import keys
 
 
 @checks.register(checks.Tags.security)
@@ -32,6 +35,7 @@ def check_provider_configuration(app_configs: Any = None, **kwargs: Any) -> list
             )
         )
     production = settings.ALZETTE_MODE == "production"
+    problems += _inactive_key_problems(oauth2_settings.OIDC_RSA_PRIVATE_KEY, production)
     if production and not (
         getattr(settings, "ALZETTE_SSO_PAIRWISE_SECRET", "")
         or getattr(settings, "ALZETTE_SSO_PAIRWISE_SECRET_FILE", "")
@@ -44,4 +48,40 @@ def check_provider_configuration(app_configs: Any = None, **kwargs: Any) -> list
                 id="sso.E002",
             )
         )
+    return problems
+
+
+def _inactive_key_problems(active: str, production: bool) -> list:
+    """The retired keys, read again from where the settings take them so that each
+    problem names its source (conf.py leaves bad ones out of the JWKS)."""
+    try:
+        inactive = keys.inactive_signing_keys(
+            getattr(settings, "ALZETTE_SSO_SIGNING_KEYS_INACTIVE", ""),
+            getattr(settings, "ALZETTE_SSO_SIGNING_KEYS_INACTIVE_FILE", ""),
+            settings.DATA_DIR,
+            production,
+        )
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="sso.E003")]
+    active_usable = bool(active) and not keys.key_problem(active, "OIDC_RSA_PRIVATE_KEY")
+    problems = []
+    for key in inactive:
+        problem = keys.key_problem(key.pem, key.source)
+        if problem:
+            problems.append(
+                checks.Error(
+                    f"A retired OpenID Provider signing key is unusable: {problem}",
+                    hint="It is not published: ID tokens it signed no longer verify. "
+                    "Fix it or remove it.",
+                    id="sso.E003",
+                )
+            )
+        elif active_usable and keys.same_key(key.pem, active):
+            problems.append(
+                checks.Warning(
+                    f"{key.source} is the active signing key, not a retired one.",
+                    hint="Remove it from the retired keys: the JWKS lists it twice.",
+                    id="sso.W001",
+                )
+            )
     return problems

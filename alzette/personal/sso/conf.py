@@ -3,7 +3,8 @@
 Everything DOT needs is here, so that settings.py holds a single call::
 
     OAUTH2_PROVIDER = oauth2_provider_settings(
-        production=PRODUCTION, data_dir=DATA_DIR, signing_key=..., signing_key_file=..., issuer=...
+        production=PRODUCTION, data_dir=DATA_DIR, signing_key=..., signing_key_file=...,
+        inactive_signing_keys=..., inactive_signing_keys_file=..., issuer=...
     )
 
 This module is imported by the settings: it must not import models or anything
@@ -54,21 +55,31 @@ def oauth2_provider_settings(
     data_dir: Path | str,
     signing_key: str = "",
     signing_key_file: str = "",
+    inactive_signing_keys: str = "",
+    inactive_signing_keys_file: str = "",
     issuer: str = "",
 ) -> dict[str, Any]:
     """The ``OAUTH2_PROVIDER`` setting.
 
     ``signing_key``/``signing_key_file``: the RS256 key (PEM text, or a file holding
     it); outside production, when both are empty, a key generated on first use into
-    ``<data_dir>/sso/oidc-rs256.pem``. ``issuer``: the issuer URL when the platform is
-    reachable under several host names (empty: built from the request, ``<origin>/o``).
+    ``<data_dir>/sso/oidc-rs256.pem``. ``inactive_signing_keys``/``_file``: retired keys
+    still published in the JWKS (PEM blocks, or a file holding them); outside production,
+    when both are empty, those ``alzette sso rotate-key`` left in ``<data_dir>/sso/retired/``.
+    ``issuer``: the issuer URL when the platform is reachable under several host names
+    (empty: built from the request, ``<origin>/o``).
     """
+    inactive = keys.inactive_signing_keys(
+        inactive_signing_keys, inactive_signing_keys_file, data_dir, production
+    )
     return {
         # OpenID Connect, RS256 only (no HS256 applications: see services.register_client).
         "OIDC_ENABLED": True,
         "OIDC_RSA_PRIVATE_KEY": keys.signing_key_pem(
             signing_key, signing_key_file, data_dir, production
         ),
+        # Retired keys: published in the JWKS (each under its own kid), never used to sign.
+        "OIDC_RSA_PRIVATE_KEYS_INACTIVE": keys.usable_pems(inactive),
         "OIDC_ISS_ENDPOINT": issuer.rstrip("/"),
         "OIDC_SERVER_CLASS": "alzette.personal.sso.server.Server",
         "OAUTH2_VALIDATOR_CLASS": "alzette.personal.sso.validators.OAuth2Validator",

@@ -7,7 +7,9 @@
   travels in an ``id_token_hint``;
 - every request must include the ``openid`` scope;
 - a replayed authorization code is refused and revokes the tokens issued for it;
-- a deactivated account's tokens stop working.
+- a deactivated account's tokens stop working;
+- an ID token is verified with the key its ``kid`` names, active or retired, so that an
+  ``id_token_hint`` signed before a key rotation is still accepted at logout.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from jwcrypto import jws
 from oauth2_provider import oauth2_validators
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.utils import jwk_from_pem
 
 from alzette.personal.sso import services
 from alzette.personal.sso.conf import REQUIRED_SCOPE, SCOPE_CLAIMS
@@ -88,3 +93,20 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         services.remember_redeemed_code(
             request.client, code, getattr(request, "sso_access_token", None)
         )
+
+    # --- ID tokens presented back (id_token_hint) ---------------------------------------
+
+    def _get_key_for_token(self, token: Any) -> Any:
+        """DOT verifies with the active key only; after a rotation, a token signed with a
+        retired key would fail. Pick the published key its header's ``kid`` names."""
+        key = super()._get_key_for_token(token)
+        if key is None or key.get("kty") != "RSA":
+            return key  # no audience, or not an RS256 service (none are registered)
+        unverified = jws.JWS()
+        unverified.deserialize(token)
+        kid = unverified.jose_header.get("kid")
+        for pem in oauth2_settings.OIDC_RSA_PRIVATE_KEYS_INACTIVE:
+            candidate = jwk_from_pem(pem)
+            if kid and candidate.thumbprint() == kid:
+                return candidate
+        return key

@@ -15,11 +15,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from alzette.core import ratelimit
 from alzette.territory.catalogue.models import Dataset
 from alzette.territory.partners import scopes as vocab
 from alzette.territory.partners.models import AccessLog, App, Credential, Grant, Usage
@@ -241,11 +241,9 @@ def consume(app: App, now: float | None = None) -> None:
     """
     now = time.time() if now is None else now
     window = int(now // 60)
-    key = f"partners:rate:{app.pk}:{window}"
-    try:
-        count = cache.incr(key)  # one round trip once the window exists
-    except ValueError:  # the window's first request (or the key was evicted)
-        count = 1 if cache.add(key, 1, timeout=120) else cache.incr(key)
+    # Atomic on Redis and on the database cache alike (alzette/core/ratelimit.py);
+    # the key outlives its minute so that a late request still finds its window.
+    count = ratelimit.hit(f"partners:rate:{app.pk}:{window}", timeout=120)
     if count > app.per_minute:
         _count_usage(app, refused=True)
         raise AccessDenied(

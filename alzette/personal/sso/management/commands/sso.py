@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
@@ -14,7 +16,10 @@ from alzette.personal.sso.models import RelyingParty
 
 
 class Command(BaseCommand):
-    help = "The OpenID Provider: register a service, list services, make production secrets."
+    help = (
+        "The OpenID Provider: register a service, list services, make production secrets, "
+        "rotate the signing key."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -62,6 +67,19 @@ class Command(BaseCommand):
         sub.add_parser(
             "pairwise-secret", help="Print a new pairwise-subject secret for production."
         )
+        rotate = sub.add_parser(
+            "rotate-key",
+            help="Replace the data directory's signing key; the old one stays published "
+            "(outside production; in production, set the environment instead).",
+        )
+        rotate.add_argument(
+            "--keep-days",
+            type=_positive_days,
+            default=keys.DEFAULT_KEEP_DAYS,
+            help="How long a retired key stays published (default: %(default)s days); "
+            "older retired keys are deleted.",
+        )
+        sub.add_parser("list-keys", help="List the signing keys published in the JWKS.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -69,6 +87,10 @@ class Command(BaseCommand):
             self.stdout.write(keys.new_signing_key_pem(), ending="")
         elif action == "pairwise-secret":
             self.stdout.write(keys.new_pairwise_secret())
+        elif action == "rotate-key":
+            self._rotate(options["keep_days"])
+        elif action == "list-keys":
+            self._list_keys()
         elif action == "list-clients":
             for profile in RelyingParty.objects.select_related("application").order_by(
                 "application__name"
@@ -80,6 +102,37 @@ class Command(BaseCommand):
                 )
         else:
             self._register(options)
+
+    def _rotate(self, keep_days: int) -> None:
+        if _keys_from_environment():
+            # The data directory's key is not the one in use: rotating it would change nothing
+            # but mislead. The environment is the operator's to change (docs/operations.md).
+            raise CommandError(
+                "The signing keys come from the environment: this command changes nothing.\n"
+                "To rotate them:\n"
+                "  1. alzette sso keygen > new.pem\n"
+                "  2. add the current key to ALZETTE_SSO_SIGNING_KEYS_INACTIVE (PEM blocks) or "
+                "to the file named by ALZETTE_SSO_SIGNING_KEYS_INACTIVE_FILE;\n"
+                "  3. set ALZETTE_SSO_SIGNING_KEY (or _FILE) to the new key;\n"
+                "  4. restart every process, then run alzette check --deploy;\n"
+                f"  5. after {keys.DEFAULT_KEEP_DAYS} days, remove the retired key.\n"
+                "See docs/sso.md, Key rotation."
+            )
+        rotation = keys.rotate_signing_key(settings.DATA_DIR, keep_days)
+        self.stdout.write(f"new signing key: {rotation.new_kid}")
+        if rotation.retired_kid:
+            self.stdout.write(f"retired (published for {keep_days} days): {rotation.retired_kid}")
+        for path in rotation.pruned:
+            self.stdout.write(f"deleted (retired more than {keep_days} days ago): {path}")
+        self.stdout.write("Restart every process of the platform to sign with the new key.")
+
+    def _list_keys(self) -> None:
+        from oauth2_provider.settings import oauth2_settings
+
+        if oauth2_settings.OIDC_RSA_PRIVATE_KEY:
+            self.stdout.write(f"{keys.key_id(oauth2_settings.OIDC_RSA_PRIVATE_KEY)}\tactive")
+        for pem in oauth2_settings.OIDC_RSA_PRIVATE_KEYS_INACTIVE:
+            self.stdout.write(f"{keys.key_id(pem)}\tretired")
 
     def _register(self, options: dict[str, Any]) -> None:
         try:
@@ -112,3 +165,22 @@ class Command(BaseCommand):
         self.stdout.write(
             "discovery: <platform origin>" + reverse("oauth2_provider:oidc-connect-discovery-info")
         )
+
+
+def _positive_days(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days, at least 1")
+    return int(value)
+
+
+def _keys_from_environment() -> bool:
+    """Whether the signing keys in use are not the data directory's."""
+    return settings.ALZETTE_MODE == "production" or any(
+        getattr(settings, name, "")
+        for name in (
+            "ALZETTE_SSO_SIGNING_KEY",
+            "ALZETTE_SSO_SIGNING_KEY_FILE",
+            "ALZETTE_SSO_SIGNING_KEYS_INACTIVE",
+            "ALZETTE_SSO_SIGNING_KEYS_INACTIVE_FILE",
+        )
+    )
