@@ -404,3 +404,19 @@ def test_a_rate_alert_stays_until_an_agent_closes_it(ld, agent_audun):
     _fill(ld, 0.9, observed=now - timedelta(minutes=1))
     _fill(ld, 0.9, observed=now)  # no rise any more
     assert Alert.objects.get().state == "firing"
+
+
+def test_the_alerts_of_a_deleted_entity_close(ld, agent_audun):
+    rule = _rule(agent_audun)
+    _container(ld)
+    _fill(ld, 0.95)
+    alert = Alert.objects.get()
+    detector = alerts.detector_rule("test.deleted", name="Test", entity_type="WasteContainer",
+                                    attribute="fillingLevel")  # fmt: skip
+    detected = alerts.raise_detected(detector, BIN, 1, "detected")
+    assert ld.delete(f"/entities/{BIN}").status_code == 204
+    for found in (alert, detected):
+        assert _closed_by_system(found) and BIN in found.comment
+    closing = LedgerRecord.objects.filter(kind="alert.closed").values_list("payload", flat=True)
+    assert {p["by"] for p in closing} == {"deletion"}
+    assert rule.enabled  # the rule itself stays

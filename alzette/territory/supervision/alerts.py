@@ -74,16 +74,30 @@ def _rules() -> list[AlertRule]:
 
 
 def on_change(op: Any, writes: list[store.Write], deleted: list[Entity]) -> None:
-    """``entities.change_hooks``: test the rules on the entities this write changed."""
+    """``entities.change_hooks``: test the rules on the entities this write changed, and
+    close the open alerts of the entities it deleted (nothing left to watch)."""
     rules = _rules()
-    if not rules or not writes:
+    if not (rules and writes) and not deleted:
         return
     try:
         with transaction.atomic(using=DB):  # a savepoint: a failure here leaves the write whole
-            for write in writes:
+            for write in writes if rules else []:
                 _evaluate(op.tenant, write.row, rules, _changed(write))
+            for row in deleted:
+                _close_deleted(row.entity_id)
     except Exception:  # an alert never fails the write that raised it
         logger.exception("alert rules could not be evaluated")
+
+
+def _close_deleted(entity_id: str) -> None:
+    """Close every open alert (rules and detectors) of an entity deleted from the context."""
+    open_rules = (
+        Alert.objects.using(DB).filter(entity_id=entity_id, state__in=Alert.OPEN)
+        .values_list("rule_id", flat=True)
+    )  # fmt: skip
+    comment = _back(gettext_noop("Closed: %(entity)s was deleted."), entity=entity_id)
+    for rule in AlertRule.objects.using(DB).filter(pk__in=list(open_rules)):
+        _close_open(rule, entity_id, comment, by="deletion")
 
 
 def evaluate_entity(tenant: str, entity_id: str) -> list[Alert]:
