@@ -86,7 +86,9 @@ def test_an_outage_sends_one_mail_then_one_digest(agent_audun, agent_epci):
     assert "500" in digest.body and "480" in digest.body  # 20 listed, 480 counted
     listed = [line for line in digest.body.splitlines() if line.startswith("- ")]
     assert listed == [f"- {_entity(n)}" for n in range(1, 21)]
-    assert "https://alzette.example.org/hypervision/supervision/alerts/" in digest.body
+    rule_id = AlertMailWindow.objects.get().rule_id
+    assert f"https://alzette.example.org/hypervision/supervision/alerts/?rule={rule_id}" in (
+        digest.body)  # fmt: skip
     assert since in digest.body
 
     assert _digests() == "0 alert digest(s) sent, 0 to retry"  # sent once

@@ -167,6 +167,24 @@ def _alert(agent) -> Alert:
     )
 
 
+def test_the_alerts_page_shows_one_rule_s_alerts(agent_audun):
+    alert = _alert(agent_audun)
+    other_rule = services.save_rule(services.actor_of(agent_audun), {
+        "name": "Autre", "entity_type": "WasteContainer", "attribute": "fillingLevel",
+        "kind": "threshold", "operator": "lt", "value": 0.1})  # fmt: skip
+    other = Alert.objects.using(DB).create(rule=other_rule, entity_id="urn:x:b2", value=0.0,
+                                           message="empty", fired_at=datetime.now(UTC))  # fmt: skip
+    client = _client(agent_audun)
+    page = client.get("/hypervision/supervision/alerts/", {"rule": alert.rule_id}).content
+    assert f'id="alert-{alert.pk}"'.encode() in page
+    assert f'id="alert-{other.pk}"'.encode() not in page
+    assert f'data-rule="{alert.rule_id}"'.encode() in page
+    # An unknown or malformed rule shows every open alert, never an error.
+    for rule in ("999999", "x"):
+        page = client.get("/hypervision/supervision/alerts/", {"rule": rule})
+        assert page.status_code == 200 and f'id="alert-{other.pk}"'.encode() in page.content
+
+
 def test_agents_acknowledge_and_close_alerts_from_the_page(agent_audun, agent_villerupt):
     alert = _alert(agent_audun)
     client = _client(agent_audun)

@@ -209,7 +209,8 @@ def _digest_message(digest: Digest) -> Build:
                 ngettext("… and %(others)s more alert.", "… and %(others)s more alerts.", others)
                 % {"others": others}
             )
-        see = gettext("Acknowledge or close them: %(url)s") % {"url": f"{base}{ALERTS_PATH}"}
+        url = f"{base}{ALERTS_PATH}?rule={digest.rule_id}"  # the page filters by rule
+        see = gettext("Acknowledge or close them: %(url)s") % {"url": url}
         return subject, "\n".join([*lines, "", see, ""])
 
     return build

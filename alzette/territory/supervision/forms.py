@@ -109,6 +109,8 @@ class AlertFilter(forms.Form):
         label=_("State"), required=False,
         choices=[("", _("open")), *Alert.State.choices, ("all", _("all"))],
     )  # fmt: skip
+    #: One rule's alerts (the link of an alert digest e-mail).
+    rule = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class CommentForm(forms.Form):

@@ -104,15 +104,19 @@ def alerts(request: HttpRequest) -> HttpResponse:
     form = AlertFilter(request.GET or None)
     rows = Alert.objects.using(DB).select_related("rule")
     state = form.cleaned_data["state"] if form.is_valid() else ""
+    rule = AlertRule.objects.using(DB).filter(pk=form.cleaned_data["rule"]).first() if (
+        form.is_valid() and form.cleaned_data["rule"]) else None  # fmt: skip
     if state == "":
         rows = rows.filter(state__in=Alert.OPEN)
     elif state != "all":
         rows = rows.filter(state=state)
+    if rule is not None:
+        rows = rows.filter(rule=rule)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     actor = request.supervision_actor
     listed = [(a, services.alert_abilities(actor, a)) for a in page.object_list]
     return render(request, "supervision/alerts.html", {
-        "form": form, "page": page, "listed": listed, "comment_form": CommentForm(),
+        "form": form, "page": page, "listed": listed, "comment_form": CommentForm(), "rule": rule,
         "unacknowledged": services.unacknowledged_count(),
     })  # fmt: skip
 
