@@ -186,15 +186,17 @@ def test_the_open_alerts_of_a_deleted_entity_leave_the_alerts_layer(bins, agent)
         rule=rule,
         entity_id=BIN,
         message="was full",
-        fired_at=datetime.now(UTC),
+        fired_at=datetime.now(UTC) - timedelta(hours=2),
         state="closed",
-        closed_at=datetime.now(UTC),
+        closed_at=datetime.now(UTC) - timedelta(hours=1),
     )
     since = now()
     delete(BIN)
     found = events(agent.get(LIVE, {"layers": "alerts", "since": since}))
     assert removed(found) == [{"layer": "alerts", "id": f"alert:{alert.pk}"}]
     assert f"alert:{closed.pk}" not in str(found)
+    alert.refresh_from_db(using="territory")
+    assert alert.state == "closed"  # supervision closed it with the deletion
 
 
 def test_a_closed_alert_leaves_its_layer(bins, agent):

@@ -46,6 +46,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models import Q
 
 from alzette.territory.hypervision.layers import (
     AlertsLayer,
@@ -147,9 +148,13 @@ def removals(layer: Layer, dead: list[Any]) -> list[Removal]:
         return [{"layer": layer.slug, "id": t.entity_id} for t in dead if kinds & set(t.types)]
     model = _alert_model()
     if isinstance(layer, AlertsLayer) and model is not None:
+        # Supervision closes a deleted entity's alerts in the deletion's transaction:
+        # those closed from then on were open on the map until it.
+        gone_since = min(t.deleted_at for t in dead) - timedelta(seconds=1)
         pks = (
             model.objects.using(DB)
-            .filter(entity_id__in={t.entity_id for t in dead}, state__in=layer.OPEN)
+            .filter(entity_id__in={t.entity_id for t in dead})
+            .filter(Q(state__in=layer.OPEN) | Q(closed_at__gte=gone_since))
             .values_list("pk", flat=True)
         )
         return [{"layer": layer.slug, "id": f"alert:{pk}"} for pk in pks]
