@@ -291,3 +291,14 @@ def test_api_answers_get_no_language_cookie(client, citizen):
     client.force_login(citizen)
     response = client.get("/api/v1/water/me", HTTP_ACCEPT="application/json")  # a 404 problem
     assert "django_language" not in response.cookies
+
+
+def test_switching_on_a_new_browser_keeps_the_new_choice(client, citizen):
+    citizen.preferred_language = "de"
+    citizen.save()
+    client.force_login(citizen)  # no cookie yet: the account's German would apply
+    response = client.post("/i18n/setlang/", {"language": "pt", "next": "/"})
+    assert response.cookies["django_language"].value == "pt"
+    citizen.refresh_from_db()
+    assert citizen.preferred_language == "pt"
+    assert '<html lang="pt">' in client.get("/").content.decode()

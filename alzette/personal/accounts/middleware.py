@@ -67,7 +67,9 @@ class PreferredLanguageMiddleware:
             translation.activate(language)
             request.LANGUAGE_CODE = language
         response = self.get_response(request)
-        if language and response.get("Content-Type", "").startswith("text/html"):
+        # The header's switch or the preferences page may have just set another one.
+        chose = settings.LANGUAGE_COOKIE_NAME in response.cookies
+        if language and not chose and response.get("Content-Type", "").startswith("text/html"):
             from alzette.personal.accounts.views import set_language_cookie
 
             set_language_cookie(response, language)
