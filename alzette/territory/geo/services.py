@@ -86,3 +86,23 @@ def locate(
         for unit in candidates.order_by("kind", "name")
         if spatial.evaluate(predicate, spatial.parse_geometry(unit.geometry), query)
     ]
+
+
+#: The CCPHVA's communes (INSEE codes), for what must work before the territory is
+#: loaded (a simulator's generated fleet).
+CCPHVA_COMMUNES = ("54521", "54580", "57038", "57041", "57096", "57529", "57565", "57603")
+
+
+def commune_codes() -> tuple[str, ...]:
+    """The communes' INSEE codes in the territory repository, in order; the CCPHVA's
+    when the repository is not loaded or not reachable."""
+    try:
+        codes = tuple(
+            TerritorialUnit.objects.using(TERRITORY)
+            .filter(kind=UnitKind.COMMUNE)
+            .order_by("code")
+            .values_list("code", flat=True)
+        )
+    except Exception:  # no database yet (a simulator run before `alzette migrate`)
+        codes = ()
+    return codes or CCPHVA_COMMUNES

@@ -38,9 +38,8 @@ from alzette.core.simulators import (
     iso,
     spread,
 )
+from alzette.territory.geo.services import commune_codes
 
-#: The CCPHVA's communes, for a generated fleet when the territory is not loaded.
-COMMUNES = ("54521", "54580", "57038", "57041", "57096", "57529", "57565", "57603")
 DEFAULT_LAMPS = 48
 #: Lamps per cabinet in a generated fleet.
 LAMPS_PER_CABINET = 12
@@ -331,7 +330,7 @@ def _new_cabinet(sim: Simulator, name: str, commune: str, base: float | None = N
 
 
 def _generated_fleet(sim: Simulator, lamps: int) -> Fleet:
-    communes = _communes()
+    communes = commune_codes()
     fleet = Fleet()
     per_commune = math.ceil(lamps / len(communes))
     for commune in communes:
@@ -407,18 +406,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return value.get("@id", value.get("@value", value))
     return value
-
-
-def _communes() -> tuple[str, ...]:
-    try:
-        from alzette.territory.geo.models import TerritorialUnit, UnitKind
-
-        codes = tuple(
-            TerritorialUnit.objects.using("territory")
-            .filter(kind=UnitKind.COMMUNE)
-            .order_by("code")
-            .values_list("code", flat=True)
-        )
-    except Exception:
-        codes = ()
-    return codes or COMMUNES

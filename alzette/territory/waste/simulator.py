@@ -36,9 +36,8 @@ from alzette.core.simulators import (
     poisson,
     spread,
 )
+from alzette.territory.geo.services import commune_codes
 
-#: The CCPHVA's communes, for a generated fleet when the territory is not loaded.
-COMMUNES = ("54521", "54580", "57038", "57041", "57096", "57529", "57565", "57603")
 DEFAULT_BINS = 48
 DEFAULT_CENTRE = "audun"
 
@@ -473,7 +472,7 @@ def _context_fleet(sim: Simulator) -> Fleet:
 
 
 def _generated_fleet(sim: Simulator, bins: int) -> Fleet:
-    communes = _communes()
+    communes = commune_codes()
     fleet = Fleet()
     per_commune = math.ceil(bins / len(communes))
     for commune in communes:
@@ -489,21 +488,6 @@ def _generated_fleet(sim: Simulator, bins: int) -> Fleet:
                         rng.randrange(60)) for n in range(1, 5)]  # fmt: skip
     fleet.bins = spread(fleet.bins, bins, group=attrgetter("commune"), order=attrgetter("id"))
     return fleet
-
-
-def _communes() -> tuple[str, ...]:
-    try:
-        from alzette.territory.geo.models import TerritorialUnit, UnitKind
-
-        codes = tuple(
-            TerritorialUnit.objects.using("territory")
-            .filter(kind=UnitKind.COMMUNE)
-            .order_by("code")
-            .values_list("code", flat=True)
-        )
-    except Exception:
-        codes = ()
-    return codes or COMMUNES
 
 
 def _bin_points() -> dict[str, tuple[float, float]]:

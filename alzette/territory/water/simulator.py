@@ -38,9 +38,8 @@ from alzette.core.simulators import (
     poisson,
     spread,
 )
+from alzette.territory.geo.services import commune_codes
 
-#: The CCPHVA's communes, for a generated fleet when the territory is not loaded.
-COMMUNES = ("54521", "54580", "57038", "57041", "57096", "57529", "57565", "57603")
 #: Communes served by two districts in a generated fleet (the demo's rule).
 TWO_DISTRICTS = ("57038", "54580")
 DEFAULT_METERS = 60
@@ -558,7 +557,7 @@ def _context_fleet(sim: Simulator) -> Fleet:
 def _generated_fleet(sim: Simulator, meters: int) -> Fleet:
     """Eight communes, one or two districts each, ``meters`` household meters with the
     demo's serials (``W26-000001``...), spread over the communes in turn."""
-    communes = _communes()
+    communes = commune_codes()
     fleet = Fleet()
     by_commune: dict[str, list[str]] = {}
     for code in communes:
@@ -575,21 +574,6 @@ def _generated_fleet(sim: Simulator, meters: int) -> Fleet:
         fleet.households.append(h)
         fleet.districts[h.district or ""].households.append(h)
     return fleet
-
-
-def _communes() -> tuple[str, ...]:
-    try:
-        from alzette.territory.geo.models import TerritorialUnit, UnitKind
-
-        codes = tuple(
-            TerritorialUnit.objects.using("territory")
-            .filter(kind=UnitKind.COMMUNE)
-            .order_by("code")
-            .values_list("code", flat=True)
-        )
-    except Exception:
-        codes = ()
-    return codes or COMMUNES
 
 
 # --- Helpers -----------------------------------------------------------------------
