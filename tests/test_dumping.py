@@ -177,7 +177,7 @@ def test_an_intervention_on_an_agent_report_runs_to_closure(territory):
 
 def test_closing_an_intervention_closes_the_citizen_event_and_the_bridge_agrees(territory):
     event = _event(ref="source-1")
-    intervention = services.plan(f"event:{event.pk}", team="Voirie", planned_for=date.today(),
+    intervention = services.plan(f"event:{event.pk}", team="Voirie", planned_for=timezone.localdate(),
                                  actor=AGENT)  # fmt: skip
     services.close(intervention, outcome="cleared", actor=AGENT)
     event.refresh_from_db()
@@ -192,12 +192,12 @@ def test_an_event_the_bridge_closed_cannot_get_a_new_intervention(territory):
     event = _event(ref="source-2")
     events.close_event("source-2", timezone.localdate())
     with pytest.raises(services.TransitionError):
-        services.plan(f"event:{event.pk}", team="Voirie", planned_for=date.today(), actor=AGENT)
+        services.plan(f"event:{event.pk}", team="Voirie", planned_for=timezone.localdate(), actor=AGENT)
 
 
 def test_transitions_that_make_no_sense_are_refused(territory):
     found = _report()
-    intervention = services.plan(f"report:{found.pk}", team="A", planned_for=date.today(),
+    intervention = services.plan(f"report:{found.pk}", team="A", planned_for=timezone.localdate(),
                                  actor=AGENT)  # fmt: skip
     with pytest.raises(ValidationError):
         services.close(intervention, outcome="burnt", actor=AGENT)
@@ -213,19 +213,19 @@ def test_transitions_that_make_no_sense_are_refused(territory):
 def test_planning_needs_a_known_open_report_and_a_team(territory):
     with pytest.raises(ValidationError):
         services.plan("report:00000000-0000-0000-0000-000000000000", team="A",
-                      planned_for=date.today(), actor=AGENT)  # fmt: skip
+                      planned_for=timezone.localdate(), actor=AGENT)  # fmt: skip
     with pytest.raises(ValidationError):
-        services.plan("nonsense", team="A", planned_for=date.today(), actor=AGENT)
+        services.plan("nonsense", team="A", planned_for=timezone.localdate(), actor=AGENT)
     found = _report()
     with pytest.raises(ValidationError):
-        services.plan(f"report:{found.pk}", team="  ", planned_for=date.today(), actor=AGENT)
+        services.plan(f"report:{found.pk}", team="  ", planned_for=timezone.localdate(), actor=AGENT)
     assert Intervention.objects.using("territory").count() == 0
 
 
 def test_an_intervention_has_exactly_one_target(territory):
     found, event = _report(), _event()
     both = Intervention(event=event, report=found, commune_code="57038", team="A",
-                        planned_for=date.today(), planned_by="p")  # fmt: skip
+                        planned_for=timezone.localdate(), planned_by="p")  # fmt: skip
     with pytest.raises(ValidationError):
         both.save()
 
@@ -266,7 +266,7 @@ def test_the_layer_changes_mark_closed_reports_gone(territory):
     since = timezone.now()
     assert layer.changes(since) == []
     found = _report()
-    intervention = services.plan(f"report:{found.pk}", team="A", planned_for=date.today(),
+    intervention = services.plan(f"report:{found.pk}", team="A", planned_for=timezone.localdate(),
                                  actor=AGENT)  # fmt: skip
     services.close(intervention, outcome="cleared", actor=AGENT)
     [change] = layer.changes(since)

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
+from django.utils import timezone
 
 from alzette.territory.hypervision import widgets
 from alzette.territory.hypervision.models import MAX_WIDGETS, Board
@@ -123,7 +124,7 @@ def test_charts_show_one_value_per_day(territory, rf):
         commune_code=AUDUN,
         lon=5.98,
         lat=49.47,
-        observed_on=date.today(),
+        observed_on=timezone.localdate(),
         source_ref="b" * 64,
     ).save(using="territory")
     data = widgets.widgets()["events-chart"].context(rf.get("/"), {"days": "7"})

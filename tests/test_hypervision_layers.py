@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
+from django.utils import timezone
 
 from alzette.territory.hypervision import layers
 from alzette.territory.hypervision.layers import EntityLayer, Layer
@@ -169,7 +170,7 @@ def _event(status: str = "open", code: str = AUDUN, ref: str = "a" * 64) -> Any:
         commune_code=code,
         lon=x,
         lat=y,
-        observed_on=date.today(),
+        observed_on=timezone.localdate(),
         status=status,
         source_ref=ref,
     )
@@ -184,7 +185,7 @@ def test_events_layer_shows_open_events_and_removes_closed_ones(territory):
     assert events.features(VILLERUPT) == []
     mark = datetime.now(UTC) - timedelta(seconds=1)
     event.status = "closed"
-    event.closed_on = date.today()
+    event.closed_on = timezone.localdate()
     event.save(using="territory")
     assert events.features() == []
     (gone,) = events.changes(mark)

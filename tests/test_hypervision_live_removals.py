@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from alzette.territory.hypervision import layers, live
 from alzette.territory.hypervision.models import Tombstone
@@ -217,7 +218,7 @@ def test_a_closed_alert_leaves_its_layer(bins, agent):
 def test_a_closed_event_leaves_its_layer(territory, agent):
     event = _event()
     since = now()
-    event.status, event.closed_on = "closed", date.today()
+    event.status, event.closed_on = "closed", timezone.localdate()
     event.save(using="territory")
     found = events(agent.get(LIVE, {"layers": "events", "since": since}))
     assert delta_ids(found)[f"event:{event.pk}"]["gone"] is True

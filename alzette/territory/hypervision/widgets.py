@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
@@ -84,7 +85,7 @@ def _model(label: str, name: str) -> Any:
 
 def _days(options: dict[str, str]) -> list[date]:
     count = int(options.get("days") or 14)
-    today = datetime.now(UTC).date()
+    today = timezone.localdate()  # agents count days as they live them, not in UTC
     return [today - timedelta(days=n) for n in range(count - 1, -1, -1)]
 
 
@@ -177,8 +178,15 @@ class ChartWidget(Widget):
 
 
 def _by_day(rows: Any, moment: str) -> dict[date, float]:
-    counted = rows.annotate(day=TruncDate(moment, tzinfo=UTC)).values("day")
+    """Rows counted per local day of ``moment``."""
+    counted = rows.annotate(day=TruncDate(moment, tzinfo=timezone.get_current_timezone()))
+    counted = counted.values("day")
     return {r["day"]: float(r["n"]) for r in counted.annotate(n=Count("pk")).order_by("day")}
+
+
+def _midnight(day: date) -> datetime:
+    """The local start of ``day``."""
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
 class FillLevelChartWidget(ChartWidget):
@@ -193,6 +201,7 @@ class FillLevelChartWidget(ChartWidget):
     def per_day(self, first: date) -> dict[date, float] | None:
         from alzette.territory.ngsild.models import AttributeDailyRollup
 
+        # The rollups are kept per UTC day: near midnight the last local day may lag.
         start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
         rows = (
             AttributeDailyRollup.objects.using(DB)
@@ -219,8 +228,7 @@ class LiftsChartWidget(ChartWidget):
         model = _model("waste", "Lift")
         if model is None:
             return None
-        start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
-        return _by_day(model.objects.using(DB).filter(lifted_at__gte=start), "lifted_at")
+        return _by_day(model.objects.using(DB).filter(lifted_at__gte=_midnight(first)), "lifted_at")
 
 
 class AlertsChartWidget(ChartWidget):
@@ -235,8 +243,7 @@ class AlertsChartWidget(ChartWidget):
         model = _model("supervision", "Alert")
         if model is None:
             return None
-        start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
-        return _by_day(model.objects.using(DB).filter(fired_at__gte=start), "fired_at")
+        return _by_day(model.objects.using(DB).filter(fired_at__gte=_midnight(first)), "fired_at")
 
 
 class EventsChartWidget(ChartWidget):
