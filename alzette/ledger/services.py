@@ -141,6 +141,35 @@ def record_opening(
     )
 
 
+def record_openings(
+    model: type[Any],
+    items: Sequence[tuple[str, str, str, dict[str, Any], dict[str, Any]]],
+    /,
+    *,
+    using: str,
+) -> list[Any]:
+    """``record_opening`` for many entries at once: one append (one signed tree head)
+    and one bulk insert of the openings. ``items`` are ``(kind, actor, object_ref,
+    payload, fields)``. For bursts (thousands of alerts in one check), where an append
+    per entry would sign and prove each one."""
+    if not items:
+        return []
+    commitments = [commit(payload) for _, _, _, payload, _ in items]
+    moment = now_ms()
+    entries = [
+        Entry(time=moment, kind=kind, actor=actor, object=ref, commitment=c.digest)
+        for (kind, actor, ref, _, _), c in zip(items, commitments, strict=True)
+    ]
+    first = _append(entries)[0]
+    rows = [
+        model(kind=kind, payload=payload, leaf_index=first + offset, salt=c.salt, **fields)
+        for offset, ((kind, _, _, payload, fields), c) in enumerate(
+            zip(items, commitments, strict=True)
+        )
+    ]
+    return model.objects.using(using).bulk_create(rows, batch_size=BATCH)
+
+
 def append(entry: Entry) -> Receipt:
     """Append one entry; return its receipt."""
     return append_many([entry])[0]
@@ -150,6 +179,34 @@ def append_many(entries: Sequence[Entry], receipts: bool = True) -> list[Receipt
     """Append entries in one transaction under one new signed tree head."""
     if not entries:
         return []
+    first, frontier, fresh, head = _append(entries)
+    if not receipts:
+        return []
+    # Proofs read only nodes of this head's tree, which never change: no lock needed.
+    getter = _node_getter(fresh)
+    return [
+        Receipt(
+            leaf_index=first + offset,
+            entry=entry.as_dict(),
+            leaf_hash=fresh[node_position(0, first + offset)].hex(),
+            tree_head=head,
+            inclusion_proof=[
+                h.hex()
+                for h in _with_nodes(
+                    lambda node, i=first + offset: merkle.inclusion_path(i, frontier.size, node),
+                    getter,
+                )
+            ],
+        )
+        for offset, entry in enumerate(entries)
+    ]
+
+
+def _append(
+    entries: Sequence[Entry],
+) -> tuple[int, merkle.Frontier, dict[int, bytes], SignedTreeHead]:
+    """Append entries under one new signed tree head: the first's index, the new
+    frontier, the nodes written (by position) and the head."""
     for entry in entries:
         entry.validate()
     key = signing_key()
@@ -170,27 +227,7 @@ def append_many(entries: Sequence[Entry], receipts: bool = True) -> list[Receipt
         head = _sign(key, frontier)
         state.size = frontier.size
         state.save(using=LEDGER, update_fields=["size"])
-        if not receipts:
-            return []
-        getter = _node_getter(fresh)
-        return [
-            Receipt(
-                leaf_index=first + offset,
-                entry=entry.as_dict(),
-                leaf_hash=fresh[node_position(0, first + offset)].hex(),
-                tree_head=head,
-                inclusion_proof=[
-                    h.hex()
-                    for h in _with_nodes(
-                        lambda node, i=first + offset: merkle.inclusion_path(
-                            i, frontier.size, node
-                        ),
-                        getter,
-                    )
-                ],
-            )
-            for offset, entry in enumerate(entries)
-        ]
+    return first, frontier, fresh, head
 
 
 def _locked_state() -> LedgerState:

@@ -15,7 +15,7 @@ sample of their entity ids) and go out as one digest when the window is over:
 ``send_due_digests``, run by the worker every minute (``alzette accounts
 alert-digests``), or the rule's next alert, whichever comes first. The window lives
 in the personal database, updated under a row lock, because several web and worker
-processes fire alerts.
+processes fire alerts. A burst fired together (``alerts_fired``) updates it once.
 """
 
 from __future__ import annotations
@@ -72,46 +72,71 @@ def window() -> timedelta:
 def on_alert_fired(sender: Any, alert: Any, **kwargs: Any) -> None:
     """Receiver of ``supervision.alerts.alert_fired``: mail the alert, or count it for
     its rule's digest."""
-    rule = alert.rule
-    rule_id = getattr(rule, "pk", None)
-    if rule_id is None or window() <= timedelta(0):  # nothing to throttle on
-        mail_alert(alert)
-        return
-    opens, earlier = note(rule_id, rule.name, rule.unit, alert.entity_id, timezone.now())
-    if opens:
-        mail_alert(alert)
-    if earlier is not None:  # the previous window's digest, not sent by the job yet
-        send_digest(earlier)
+    on_alerts_fired(sender, [alert])
+
+
+def on_alerts_fired(sender: Any, alerts: list[Any], **kwargs: Any) -> None:
+    """Receiver of ``supervision.alerts.alerts_fired`` (a burst): per rule, one window
+    update; the first alert is mailed if it opens a window, the others wait for the
+    digest."""
+    by_rule: dict[Any, list[Any]] = {}
+    for alert in alerts:
+        by_rule.setdefault(getattr(alert.rule, "pk", None), []).append(alert)
+    for rule_id, group in by_rule.items():
+        if rule_id is None or window() <= timedelta(0):  # nothing to throttle on
+            for alert in group:
+                mail_alert(alert)
+            continue
+        rule = group[0].rule
+        ids = [alert.entity_id for alert in group]
+        opens, earlier = note(rule_id, rule.name, rule.unit, ids, timezone.now())
+        if opens:
+            mail_alert(group[0])
+        if earlier is not None:  # the previous window's digest, not sent by the job yet
+            send_digest(earlier)
 
 
 def note(
-    rule_id: int, rule_name: str, unit: str, entity_id: str, now: datetime
+    rule_id: int, rule_name: str, unit: str, entity_ids: str | list[str], now: datetime
 ) -> tuple[bool, Digest | None]:
-    """Record an alert in its rule's window. Returns whether it opens a new window (mail
-    it now), and the digest of the previous window's alerts if they are still pending."""
+    """Record alerts (one entity id or several, fired together) in their rule's window.
+    Returns whether the first opens a new window (mail it now; the others are then
+    pending in it), and the digest of the previous window's alerts if they are still
+    pending."""
+    ids = [entity_ids] if isinstance(entity_ids, str) else list(entity_ids)
     with transaction.atomic(using=PERSONAL):
         row = _locked(rule_id)
         if row is None:
             try:
                 with transaction.atomic(using=PERSONAL):
-                    AlertMailWindow.objects.create(
+                    row = AlertMailWindow.objects.create(
                         rule_id=rule_id, rule_name=rule_name, unit=unit, opened_at=now
                     )
+                    if len(ids) > 1:
+                        _pend(row, ids[1:], now)
                 return True, None
             except IntegrityError:  # another process opened it a moment ago: wait for it
                 row = AlertMailWindow.objects.select_for_update().get(rule_id=rule_id)
         row.rule_name, row.unit = rule_name, unit
         if row.opened_at > now - window():
-            row.pending_count += 1
-            row.pending_since = row.pending_since or now
-            if entity_id not in row.pending_sample and len(row.pending_sample) < SAMPLE_SIZE:
-                row.pending_sample = [*row.pending_sample, entity_id]
-            row.save()
+            _pend(row, ids, now)
             return False, None
         earlier = _take(row) if row.pending_count else None
         row.opened_at = now
-        row.save()
+        _pend(row, ids[1:], now)
         return True, earlier
+
+
+def _pend(row: AlertMailWindow, entity_ids: list[str], now: datetime) -> None:
+    """Count alerts as pending in the row's window (with a sample of their entities),
+    and save the row."""
+    if entity_ids:
+        row.pending_count += len(entity_ids)
+        row.pending_since = row.pending_since or now
+        room = SAMPLE_SIZE - len(row.pending_sample)
+        fresh = [e for e in dict.fromkeys(entity_ids) if e not in row.pending_sample]
+        row.pending_sample = [*row.pending_sample, *fresh[: max(room, 0)]]
+    row.save()
 
 
 def mail_alert(alert: Any) -> int:
@@ -250,3 +275,4 @@ def connect() -> None:
     from alzette.territory.supervision import alerts
 
     alerts.alert_fired.connect(on_alert_fired, dispatch_uid="accounts-alertmail")
+    alerts.alerts_fired.connect(on_alerts_fired, dispatch_uid="accounts-alertmail-burst")

@@ -11,8 +11,9 @@ acknowledged): a partial unique constraint guards it even across processes.
 Threshold, geofence and "no data" alerts close themselves when a new reading shows
 the condition has cleared (``closed_by`` "system"); a rate alert marks an event and
 stays until an agent closes it.
-``alert_fired(sender, alert)`` is sent after the commit; the personal side
-mails the agents (``alzette.personal.accounts.alertmail``).
+``alert_fired(sender, alert)`` is sent after the commit (``alerts_fired(sender,
+alerts)`` for a burst); the personal side mails the agents
+(``alzette.personal.accounts.alertmail``).
 """
 
 from __future__ import annotations
@@ -40,8 +41,13 @@ from alzette.territory.supervision.models import Alert, AlertRule
 logger = logging.getLogger(__name__)
 DB = "territory"
 
-#: Sent after the commit of every new alert: ``alert_fired.send(sender=Alert, alert=alert)``.
+#: Sent after the commit of a new alert: ``alert_fired.send(sender=Alert, alert=alert)``.
 alert_fired = Signal()
+#: Sent instead, after the commit of a burst fired together ("no data" on an outage):
+#: ``alerts_fired.send(sender=Alert, alerts=[...])``; receivers connect to both.
+alerts_fired = Signal()
+#: Alerts fired or closed together by one insert and one ledger append.
+BURST = 500
 
 OPERATORS = {
     "gt": operator.gt, "ge": operator.ge, "lt": operator.lt,
@@ -110,41 +116,57 @@ def evaluate_entity(tenant: str, entity_id: str) -> list[Alert]:
 
 
 def check_no_data(now: datetime | None = None) -> list[Alert]:
-    """Fire "no data" rules for entities whose attribute was not observed for N minutes."""
+    """Fire "no data" rules for entities whose attribute was not observed for N minutes,
+    and close the alerts of those heard from again."""
     now = now or datetime.now(UTC)
     fired: list[Alert] = []
-    rules = AlertRule.objects.using(DB).filter(enabled=True, kind=AlertRule.Kind.NODATA)
-    for rule in rules:
-        cutoff = now - timedelta(minutes=rule.minutes or 60)
-        open_ids = set(
-            Alert.objects.using(DB).filter(rule=rule, state__in=Alert.OPEN)
-            .values_list("entity_id", flat=True)
-        )  # fmt: skip
+    for rule in AlertRule.objects.using(DB).filter(enabled=True, kind=AlertRule.Kind.NODATA):
+        fired += _check_silence(rule, now)
+    return fired
+
+
+def _check_silence(rule: AlertRule, now: datetime) -> list[Alert]:
+    """One "no data" rule over its entities. A network outage silences thousands of
+    devices at once (and brings them back at once): alerts are fired and closed by
+    batches of ``BURST``, each one insert, one ledger append and one signal."""
+    cutoff = now - timedelta(minutes=rule.minutes or 60)
+    open_ids = set(
+        Alert.objects.using(DB).filter(rule=rule, state__in=Alert.OPEN)
+        .values_list("entity_id", flat=True)
+    )  # fmt: skip
+    fired: list[Alert] = []
+    due: list[tuple[str, Any, str]] = []
+    heard: dict[str, str] = {}
+    with translation.override(settings.LANGUAGE_CODE):
         for row in _entities_of_type(rule.entity_type):
             if not _selected(rule, row):
                 continue
             last = _last_observed(row, rule.attribute)
             if last is not None and last >= cutoff:
                 if row.entity_id in open_ids:
-                    _close_open(rule, row.entity_id, _back(
-                        gettext_noop("%(attribute)s observed again at %(at)s."),
-                        attribute=rule.attribute, at=rep.iso(last)))  # fmt: skip
+                    heard[row.entity_id] = gettext("%(attribute)s observed again at %(at)s.") % {
+                        "attribute": rule.attribute, "at": rep.iso(last)}  # fmt: skip
+                    if len(heard) >= BURST:
+                        _close_many(rule, heard, by="rule")
+                        heard = {}
                 continue
-            if row.entity_id in open_ids:
-                continue
-            minutes = int((now - last).total_seconds() // 60) if last else None
-            with translation.override(settings.LANGUAGE_CODE):
-                message = (
-                    gettext("No %(attribute)s for %(minutes)d minutes (limit %(limit)d).")
-                    % {"attribute": rule.attribute, "minutes": minutes, "limit": rule.minutes}
-                    if minutes is not None
-                    else gettext("No %(attribute)s received yet.") % {"attribute": rule.attribute}
-                )
-            value = rep.iso(last) if last else None
-            alert = _fire(rule, row.entity_id, value, message, now)
-            if alert is not None:
-                fired.append(alert)
-    return fired
+            if row.entity_id not in open_ids:
+                due.append((row.entity_id, rep.iso(last) if last else None,
+                            _silence(rule, last, now)))  # fmt: skip
+                if len(due) >= BURST:
+                    fired += _fire_many(rule, due, now)
+                    due = []
+    _close_many(rule, heard, by="rule")
+    return fired + _fire_many(rule, due, now)
+
+
+def _silence(rule: AlertRule, last: datetime | None, now: datetime) -> str:
+    """The message of a "no data" alert (in the active language)."""
+    if last is None:
+        return gettext("No %(attribute)s received yet.") % {"attribute": rule.attribute}
+    minutes = int((now - last).total_seconds() // 60)
+    return gettext("No %(attribute)s for %(minutes)d minutes (limit %(limit)d).") % {
+        "attribute": rule.attribute, "minutes": minutes, "limit": rule.minutes}  # fmt: skip
 
 
 # --- detectors ---------------------------------------------------------------------------
@@ -206,6 +228,32 @@ def _close_open(rule: AlertRule, entity_id: str, comment: str, by: str = "rule")
         services.record("alert.closed", "system:supervision", f"alert:{alert.pk}", payload)
         closed += 1
     return closed
+
+
+def _close_many(rule: AlertRule, comments: dict[str, str], by: str) -> int:
+    """Close the open alerts of ``rule`` on many entities at once (``{entity_id:
+    comment}``): one update per batch and one ledger append; how many."""
+    if not comments:
+        return 0
+    now = datetime.now(UTC)
+    with transaction.atomic(using=DB):
+        found = list(
+            Alert.objects.using(DB).select_for_update()
+            .filter(rule=rule, entity_id__in=list(comments), state__in=Alert.OPEN)
+        )  # fmt: skip
+        for alert in found:
+            comment = comments[alert.entity_id]
+            alert.state, alert.closed_at, alert.closed_by = Alert.State.CLOSED, now, "system"
+            alert.comment = (alert.comment + "\n" + comment).strip()[:2000]
+        Alert.objects.using(DB).bulk_update(
+            found, ["state", "closed_at", "closed_by", "comment"], batch_size=BURST
+        )
+        services.record_many("alert.closed", "system:supervision", [
+            (f"alert:{a.pk}", {"alert": a.pk, "by": by,
+                               "comment": comments[a.entity_id][:200]})
+            for a in found
+        ])  # fmt: skip
+    return len(found)
 
 
 def _back(text: str, **values: Any) -> str:
@@ -389,17 +437,48 @@ def _fire(rule: AlertRule, entity_id: str, value: Any, message: str, at: datetim
                                  message=message[:500], fired_at=at)  # fmt: skip
     except IntegrityError:  # another process fired it a moment ago
         return None
-    services.record("alert.fired", "system:supervision", f"alert:{alert.pk}",
-                    {"alert": alert.pk, "rule": rule.pk, "entity": entity_id,
-                     "value": value if not isinstance(value, dict) else "geometry"})  # fmt: skip
-    transaction.on_commit(lambda: _announce(alert), using=DB)
+    services.record("alert.fired", "system:supervision", f"alert:{alert.pk}", _fired(alert))
+    transaction.on_commit(lambda: _announce([alert]), using=DB)
     return alert
 
 
-def _announce(alert: Alert) -> None:
-    for receiver, result in alert_fired.send_robust(sender=Alert, alert=alert):
+def _fire_many(rule: AlertRule, due: list[tuple[str, Any, str]], at: datetime) -> list[Alert]:
+    """New alerts of ``rule`` for ``(entity_id, value, message)`` not open yet (the
+    caller checked): one insert, one ledger append, one ``alerts_fired`` signal. If
+    another process fired some meanwhile, the batch falls back to one by one."""
+    if len(due) <= 1:
+        return [a for e, v, m in due if (a := _fire(rule, e, v, m, at)) is not None]
+    try:
+        with transaction.atomic(using=DB):
+            alerts = Alert.objects.using(DB).bulk_create(
+                [Alert(rule=rule, entity_id=e, value=v, message=m[:500], fired_at=at)
+                 for e, v, m in due],
+                batch_size=BURST,
+            )  # fmt: skip
+            services.record_many("alert.fired", "system:supervision",
+                                 [(f"alert:{a.pk}", _fired(a)) for a in alerts])  # fmt: skip
+    except IntegrityError:  # the partial unique constraint: someone was quicker
+        return [a for e, v, m in due if (a := _fire(rule, e, v, m, at)) is not None]
+    transaction.on_commit(lambda: _announce(alerts), using=DB)
+    return alerts
+
+
+def _fired(alert: Alert) -> dict[str, Any]:
+    """The ledger payload of a fired alert (a geometry is only named)."""
+    value = alert.value if not isinstance(alert.value, dict) else "geometry"
+    return {"alert": alert.pk, "rule": alert.rule_id, "entity": alert.entity_id, "value": value}
+
+
+def _announce(alerts: list[Alert]) -> None:
+    """Tell the receivers, after the commit: ``alert_fired`` for a single alert,
+    ``alerts_fired`` for a burst (never both)."""
+    if len(alerts) == 1:
+        sent = alert_fired.send_robust(sender=Alert, alert=alerts[0])
+    else:
+        sent = alerts_fired.send_robust(sender=Alert, alerts=alerts)
+    for receiver, result in sent:
         if isinstance(result, Exception):
-            logger.error("receiver %r of alert_fired failed: %r", receiver, result)
+            logger.error("receiver %r of an alert signal failed: %r", receiver, result)
 
 
 # --- places and times ---------------------------------------------------------------------

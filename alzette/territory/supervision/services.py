@@ -29,13 +29,31 @@ def record(kind: str, actor: str, object_ref: str, payload: dict[str, Any]) -> N
     """A ledger entry and its opening (payload and salt) kept beside the data."""
     from alzette.ledger import services as ledger
 
-    if not _OBJECT.fullmatch(object_ref):  # a name the ledger cannot spell: its hash
-        prefix = object_ref.split(":", 1)[0] if ":" in object_ref else "object"
-        object_ref = f"{prefix}:{hashlib.sha256(object_ref.encode()).hexdigest()[:40]}"
+    object_ref = _spelt(object_ref)
     ledger.record_opening(
         LedgerRecord, kind, actor, object_ref, payload, using=DB,
         object_ref=object_ref, actor=actor,
     )  # fmt: skip
+
+
+def record_many(kind: str, actor: str, entries: list[tuple[str, dict[str, Any]]]) -> None:
+    """``record`` for a burst of ``(object_ref, payload)``: one ledger append and one
+    insert of the openings."""
+    from alzette.ledger import services as ledger
+
+    items = []
+    for object_ref, payload in entries:
+        ref = _spelt(object_ref)
+        items.append((kind, actor, ref, payload, {"object_ref": ref, "actor": actor}))
+    ledger.record_openings(LedgerRecord, items, using=DB)
+
+
+def _spelt(object_ref: str) -> str:
+    """The object as the ledger can spell it: its hash when the name does not fit."""
+    if _OBJECT.fullmatch(object_ref):
+        return object_ref
+    prefix = object_ref.split(":", 1)[0] if ":" in object_ref else "object"
+    return f"{prefix}:{hashlib.sha256(object_ref.encode()).hexdigest()[:40]}"
 
 
 # --- Who may do what -------------------------------------------------------------------
