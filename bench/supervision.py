@@ -12,9 +12,9 @@ A worker process on fresh databases (as bench/livemap.py does) loads the commune
    with a threshold rule (fillingLevel > 0.9: some updates fire alerts, the next
    ones close them again, docs/supervision.md "Back to normal"): the time per write
    each way, and the alerts fired and closed;
-2. with a "no data" rule (60 minutes), times `alerts.check_no_data` three times: with
-   every device recent (nothing fires), two hours later (every device fires), and once
-   more (every alert already open).
+2. with a "no data" rule (60 minutes), times `alerts.check_no_data` four times: with
+   every device recent (nothing fires), two hours later (every device fires), once
+   more (every alert already open), and back at the start (every alert closes).
 
 Figures are printed, never asserted. Targets: the rules add under 2 ms to a write;
 the "no data" check of 15,000 devices takes well under its five-minute period (under
@@ -95,17 +95,23 @@ def writes(args: argparse.Namespace, ids: list[str], out: dict) -> None:
 
 def no_data(out: dict) -> None:
     from alzette.territory.supervision import alerts
+    from alzette.territory.supervision.models import Alert
 
-    _rule(name="Capteur muet", kind="nodata", attribute="fillingLevel", minutes=60)
+    rule = _rule(name="Capteur muet", kind="nodata", attribute="fillingLevel", minutes=60)
+    closed = Alert.objects.using("territory").filter(rule=rule, state="closed")
     now = datetime.now(UTC)
     figures = {}
-    for label, moment in (("recent", now), ("all_fire", now + timedelta(hours=2)),
-                          ("all_open", now + timedelta(hours=2))):  # fmt: skip
+    later = now + timedelta(hours=2)
+    # "all_back": checked at the loading time again, every device counts as heard from:
+    # the outage is over and its 15,000 alerts close.
+    steps = (("recent", now), ("all_fire", later), ("all_open", later), ("all_back", now))
+    for label, moment in steps:
         began = time.perf_counter()
         fired = alerts.check_no_data(moment)
-        figures[label] = {"s": time.perf_counter() - began, "fired": len(fired)}
+        figures[label] = {"s": time.perf_counter() - began, "fired": len(fired),
+                          "closed": closed.count()}  # fmt: skip
         progress(f"  no-data check ({label}): {figures[label]['s']:.1f} s, "
-                 f"{len(fired)} fired")  # fmt: skip
+                 f"{len(fired)} fired, {figures[label]['closed']} closed")  # fmt: skip
     out["nodata"] = figures
 
 
@@ -158,7 +164,8 @@ def report(backend: str, out: dict | None, args: argparse.Namespace) -> None:
           f"{w['fired']} alerts fired, {w['closed']} closed back to normal)")  # fmt: skip
     print(f"{backend}: no-data check {n['recent']['s']:.1f} s with every device recent, "
           f"{n['all_fire']['s']:.1f} s when {n['all_fire']['fired']:,} fire, "
-          f"{n['all_open']['s']:.1f} s with all open")  # fmt: skip
+          f"{n['all_open']['s']:.1f} s with all open, {n['all_back']['s']:.1f} s when "
+          f"{n['all_back']['closed']:,} close")  # fmt: skip
 
 
 def main() -> None:

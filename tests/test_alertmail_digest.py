@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
 from django.db.models import F
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from alzette.core import jobs
 from alzette.personal.accounts import alertmail
-from alzette.personal.accounts.models import AlertMailWindow
+from alzette.personal.accounts.models import AlertMailOwed, AlertMailWindow
 from alzette.territory.supervision import alerts
 from tests.conftest import ALL_DATABASES
 
@@ -235,3 +236,100 @@ def test_the_worker_job_and_the_command(agent_audun, capsys):
     call_command("accounts", "alert-digests")
     assert capsys.readouterr().out.strip() == "1 alert digest(s) sent, 0 to retry"
     assert len(mail.outbox) == 2
+
+
+# --- Messages some agents did not get -----------------------------------------------------
+
+
+class GermanFailingBackend(locmem.EmailBackend):
+    """A mail server that refuses the German messages (one language's batch) only."""
+
+    def send_messages(self, messages):
+        if any(m.subject.startswith("[Alzette] Alarm") or "weitere" in m.subject
+               for m in messages):  # fmt: skip
+            raise smtplib.SMTPRecipientsRefused({})
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def german_audun(agent_audun, agent_epci, settings):
+    agent_audun.preferred_language = "de"
+    agent_audun.save()
+    settings.EMAIL_BACKEND = f"{__name__}.GermanFailingBackend"
+    return agent_audun
+
+
+def _working(settings) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def test_an_alert_mail_refused_in_one_language_is_owed_to_those_agents_only(
+    german_audun, agent_epci, settings
+):
+    _fire(NODATA, 0)
+    assert [m.to for m in mail.outbox] == [[agent_epci.email]]  # French went out
+    owed = AlertMailOwed.objects.get()
+    assert owed.recipients == [[german_audun.email, "de"]]
+    assert (owed.count, owed.sample, owed.attempts) == (1, [_entity(0)], 1)
+    assert alertmail.retry_owed(timezone.now()) == (0, 0)  # not due yet
+    _working(settings)
+    mail.outbox.clear()
+    assert alertmail.retry_owed(owed.next_attempt_at) == (1, 0)
+    assert [m.to for m in mail.outbox] == [[german_audun.email]]
+    assert _entity(0) in mail.outbox[0].body and "weitere" in mail.outbox[0].subject
+    assert not AlertMailOwed.objects.exists()
+
+
+def test_a_digest_refused_in_one_language_stays_owed_not_back_in_the_window(
+    german_audun, agent_epci, settings
+):
+    _working(settings)
+    _fire(NODATA, 0)
+    _fire(NODATA, 1)
+    _fire(NODATA, 2)
+    _age_windows()
+    settings.EMAIL_BACKEND = f"{__name__}.GermanFailingBackend"
+    mail.outbox.clear()
+    assert _digests() == "1 alert digest(s) sent, 0 to retry"
+    assert [m.to for m in mail.outbox] == [[agent_epci.email]]
+    assert AlertMailWindow.objects.get().pending_count == 0  # the French one is not resent
+    owed = AlertMailOwed.objects.get()
+    assert (owed.recipients, owed.count) == ([[german_audun.email, "de"]], 2)
+
+
+def test_owed_mails_back_off_and_are_given_up_after_the_last_attempt(german_audun, caplog):
+    _fire(NODATA, 0)
+    owed = AlertMailOwed.objects.get()
+    delays = []
+    for attempt in range(2, alertmail.MAX_ATTEMPTS + 1):
+        due = owed.next_attempt_at
+        assert alertmail.retry_owed(due) == (0, 1)
+        assert alertmail.retry_owed(due) == (0, 0)  # claimed: a second worker skips it
+        owed.refresh_from_db()
+        assert owed.attempts == attempt
+        delays.append(owed.next_attempt_at - due)
+    assert delays[:3] == [timedelta(minutes=4), timedelta(minutes=8), timedelta(minutes=16)]
+    assert max(delays) == alertmail.MAX_DELAY
+    with caplog.at_level(logging.ERROR, logger="alzette.personal.accounts.alertmail"):
+        assert alertmail.retry_owed(owed.next_attempt_at) == (1, 0)
+    assert "given up" in caplog.text
+    assert not AlertMailOwed.objects.exists()
+
+
+def test_an_agent_who_left_the_unit_is_not_owed_the_mail(german_audun, settings):
+    _fire(NODATA, 0)
+    german_audun.is_active = False
+    german_audun.save()
+    _working(settings)
+    mail.outbox.clear()
+    assert alertmail.retry_owed(AlertMailOwed.objects.get().next_attempt_at) == (1, 0)
+    assert mail.outbox == [] and not AlertMailOwed.objects.exists()
+
+
+def test_the_digest_job_retries_owed_mails(german_audun, settings, capsys):
+    _fire(NODATA, 0)
+    _working(settings)
+    AlertMailOwed.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=1))
+    call_command("accounts", "alert-digests")
+    out = capsys.readouterr().out.strip()
+    assert out == "0 alert digest(s) sent, 0 to retry; owed e-mails: 1 done, 0 still owed"

@@ -57,13 +57,16 @@ def send_in_language(
     *,
     context: str = "",
     send: Callable[..., Any] | None = None,
+    unsent: list[Recipient] | None = None,
 ) -> int:
     """Send ``build()`` to each recipient in their language: one message per language,
     with that language's recipients. Returns how many addresses were written to.
 
     A failing mail server is logged (with ``context``), never raised: callers send
     after their own work is done, and the in-app record stands for the message.
-    ``send`` replaces ``django.core.mail.send_mail`` (same signature).
+    ``send`` replaces ``django.core.mail.send_mail`` (same signature). A caller that
+    retries passes ``unsent``: the recipients of the messages that failed are added
+    to it.
     """
     send = send or send_mail
     sent = 0
@@ -73,6 +76,8 @@ def send_in_language(
             send(subject, body, None, addresses)
         except Exception:  # the mail server's problem must not undo the caller's work
             log.exception("e-mail (%s) in %s not sent", context or "no context", language)
+            if unsent is not None:
+                unsent.extend((address, language) for address in addresses)
             continue
         sent += len(addresses)
     return sent

@@ -16,6 +16,10 @@ sample of their entity ids) and go out as one digest when the window is over:
 alert-digests``), or the rule's next alert, whichever comes first. The window lives
 in the personal database, updated under a row lock, because several web and worker
 processes fire alerts. A burst fired together (``alerts_fired``) updates it once.
+
+**Owed messages.** When the mail server refuses only some languages' messages, the
+agents who did not get theirs are owed it (``AlertMailOwed``) and the same job
+retries it for them only, with a growing delay, then gives up (logged).
 """
 
 from __future__ import annotations
@@ -33,12 +37,22 @@ from django.utils.translation import gettext, ngettext
 
 from alzette.core.mail import Build, Recipient, send_in_language
 from alzette.core.repositories import PERSONAL
-from alzette.personal.accounts.models import AlertMailWindow, Role, UnitKind, User
+from alzette.personal.accounts.models import (
+    AlertMailOwed,
+    AlertMailWindow,
+    Role,
+    UnitKind,
+    User,
+)
 
 log = logging.getLogger(__name__)
 
 #: How many entity ids a digest lists; it counts all the others.
 SAMPLE_SIZE = 20
+#: An e-mail some agents did not get is retried this many times, then given up.
+MAX_ATTEMPTS = 12
+#: The longest wait between two attempts.
+MAX_DELAY = timedelta(hours=1)
 ALERTS_PATH = "/hypervision/supervision/alerts/"
 
 
@@ -155,8 +169,17 @@ def mail_alert(alert: Any) -> int:
         }  # fmt: skip
         return subject, body
 
-    # A mail server down never loses the alert: it is shown in-app anyway.
-    return send_in_language(recipients(alert.rule.unit), build, context=f"alert {alert.pk}")
+    # A mail server down never loses the alert: it is shown in-app anyway, and the
+    # agents whose message failed get it later, as a digest of one.
+    unsent: list[Recipient] = []
+    sent = send_in_language(
+        recipients(alert.rule.unit), build, context=f"alert {alert.pk}", unsent=unsent
+    )
+    if unsent and getattr(alert.rule, "pk", None) is not None:
+        one = Digest(rule_id=alert.rule.pk, rule_name=alert.rule.name, unit=alert.rule.unit,
+                     since=alert.fired_at, count=1, sample=(alert.entity_id,))  # fmt: skip
+        owe(one, unsent)
+    return sent
 
 
 def send_due_digests(now: datetime | None = None) -> str:
@@ -173,7 +196,11 @@ def send_due_digests(now: datetime | None = None) -> str:
             sent += 1
         else:
             failed += 1
-    return f"{sent} alert digest(s) sent, {failed} to retry"
+    summary = f"{sent} alert digest(s) sent, {failed} to retry"
+    reached, owed = retry_owed(now)
+    if reached or owed:
+        summary += f"; owed e-mails: {reached} done, {owed} still owed"
+    return summary
 
 
 def claim(rule_id: int, now: datetime) -> Digest | None:
@@ -196,10 +223,71 @@ def send_digest(digest: Digest) -> bool:
     if not addresses:  # nobody to tell: nothing to keep either
         return True
     context = f"alert digest of rule {digest.rule_id}"
-    if send_in_language(addresses, _digest_message(digest), context=context):
+    unsent: list[Recipient] = []
+    send_in_language(addresses, _digest_message(digest), context=context, unsent=unsent)
+    if not unsent:
+        return True
+    if len(unsent) < len(addresses):  # some languages went out: the others are owed
+        owe(digest, unsent)
         return True
     _put_back(digest)
     return False
+
+
+def owe(digest: Digest, unsent: list[Recipient], now: datetime | None = None) -> AlertMailOwed:
+    """Keep a message some recipients did not get, to retry for them only."""
+    now = now or timezone.now()
+    return AlertMailOwed.objects.create(
+        rule_id=digest.rule_id, rule_name=digest.rule_name, unit=digest.unit,
+        since=digest.since, count=digest.count, sample=list(digest.sample),
+        recipients=[list(r) for r in sorted(set(unsent))], next_attempt_at=now + _delay(1),
+    )  # fmt: skip
+
+
+def retry_owed(now: datetime | None = None) -> tuple[int, int]:
+    """Send the owed messages that are due, to their recipients still agents of the
+    unit; ``(reached, still owed)`` counts of messages."""
+    now = now or timezone.now()
+    reached = owed = 0
+    for row in AlertMailOwed.objects.filter(next_attempt_at__lte=now).order_by("pk"):
+        # The conditional update claims the attempt: two workers never send it twice.
+        claimed = AlertMailOwed.objects.filter(pk=row.pk, attempts=row.attempts).update(
+            attempts=row.attempts + 1, next_attempt_at=now + _delay(row.attempts + 1)
+        )
+        if not claimed:
+            continue
+        if _retry(row, now):
+            reached += 1
+        else:
+            owed += 1
+    return reached, owed
+
+
+def _retry(row: AlertMailOwed, now: datetime) -> bool:
+    """One attempt at an owed message; True once nobody is owed it any more."""
+    current = {address for address, _ in recipients(row.unit)}
+    todo = [(a, lang) for a, lang in row.recipients if a in current]  # left the unit: skip
+    digest = Digest(rule_id=row.rule_id, rule_name=row.rule_name, unit=row.unit,
+                    since=row.since, count=row.count, sample=tuple(row.sample))  # fmt: skip
+    unsent: list[Recipient] = []
+    if todo:
+        context = f"owed alert e-mail of rule {row.rule_id}"
+        send_in_language(todo, _digest_message(digest), context=context, unsent=unsent)
+    if not unsent:
+        row.delete()
+        return True
+    if row.attempts + 1 > MAX_ATTEMPTS:
+        log.error("alert e-mail of rule %s given up for %d address(es) after %d attempts",
+                  row.rule_id, len(unsent), MAX_ATTEMPTS)  # fmt: skip
+        row.delete()
+        return True
+    AlertMailOwed.objects.filter(pk=row.pk).update(recipients=[list(r) for r in unsent])
+    return False
+
+
+def _delay(attempts: int) -> timedelta:
+    """Minutes doubling from 2 after each failed attempt, at most an hour."""
+    return min(timedelta(minutes=2**attempts), MAX_DELAY)
 
 
 def _digest_message(digest: Digest) -> Build:

@@ -243,3 +243,31 @@ class AlertMailWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_name} ({self.pending_count})"
+
+
+class AlertMailOwed(models.Model):
+    """Alert e-mails some agents did not get because the mail server refused their
+    language's message (the others were sent): retried for them only, by the digest
+    job, with a growing delay, then given up (logged). The addresses are agents'
+    work addresses; the row is deleted once they are reached or given up on.
+    """
+
+    rule_id = models.PositiveBigIntegerField(_("rule"))
+    rule_name = models.CharField(_("rule name"), max_length=200)
+    unit = models.CharField(_("unit"), max_length=32)
+    #: When the oldest alert of the message fired.
+    since = models.DateTimeField(_("oldest alert"))
+    count = models.PositiveIntegerField(_("alerts"))
+    sample = models.JSONField(_("sample of entities"), default=list, blank=True)
+    #: ``[[address, language], ...]`` still to reach.
+    recipients = models.JSONField(_("recipients still to reach"), default=list)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=1)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+
+    class Meta:
+        verbose_name = _("alert e-mail to retry")
+        verbose_name_plural = _("alert e-mails to retry")
+        indexes = [models.Index(fields=["next_attempt_at"], name="accounts_alertowed_next")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_name} ({len(self.recipients)})"
