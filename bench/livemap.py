@@ -183,7 +183,7 @@ def server(args: argparse.Namespace, out: dict) -> tuple[str, str, dict]:
     poller = live.Poller([layers.layers()["waste"]], None, since)
     poller.cursor = since
     began = time.perf_counter()
-    delta = poller.changes()
+    delta, _ = poller.changes()  # (features, removals)
     spent = time.perf_counter() - began
     events = "".join(
         live.event("delta", {"cursor": "x", "features": delta[s : s + live.BATCH]})

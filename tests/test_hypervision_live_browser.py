@@ -1,5 +1,7 @@
-"""The live map in a real browser: an entity deleted through the NGSI-LD API leaves the
-map without a reload (the delta's ``removed``), and the table of changes says so."""
+"""The live map in a real browser: an entity deleted through the NGSI-LD API, or one that
+lost its location, leaves the map without a reload (the delta's ``removed``), and the
+table of changes says so; a removal of an id the map does not have, or has on another
+layer, changes nothing."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ STREAM_SECONDS = 3
 
 BIN = "urn:ngsi-ld:WasteContainer:bin-57038-001"
 KEPT = "urn:ngsi-ld:WasteContainer:bin-54580-001"
+SENSOR = "urn:ngsi-ld:DeviceMeasurement:pressure-57038-01"
 
 
 @pytest.fixture(autouse=True)
@@ -33,23 +36,30 @@ def _quick_streams(settings):
 
 @pytest.fixture
 def bins(territory):
+    sensor = container("pressure-57038-01", AUDUN, 0.0, kind="DeviceMeasurement", shift=0.001)
     upsert([container("bin-57038-001", AUDUN, 0.2), container("bin-54580-001", VILLERUPT, 0.5)])
+    upsert([sensor])  # a water sensor: its data model lets it lose its location
 
 
 def _has_marker(page, entity_id: str) -> bool:
     return page.evaluate("id => window.hypervision.state.markers.has(id)", entity_id)
 
 
-def test_a_deleted_entity_leaves_the_map(page, live_server, agent_audun, bins, axe):
-    page.route("**/tile.openstreetmap.org/**", lambda route: route.abort())
-    log_in_agent(page, live_server, agent_audun, "/hypervision/?layers=waste")
-    page.wait_for_selector("#hv-map[data-state=drawn]")
-    assert _has_marker(page, BIN) and _has_marker(page, KEPT)
-    page.wait_for_function("() => window.hypervision.state.connected")
-    drawn = page.evaluate(
+def _drawn(page) -> int:
+    return page.evaluate(
         "() => { let n = 0; window.hypervision.map.eachLayer(l => { if (l.feature) n++; });"
         " return n; }"
     )
+
+
+def test_a_deleted_entity_leaves_the_map(page, live_server, agent_audun, bins, axe):
+    page.route("**/tile.openstreetmap.org/**", lambda route: route.abort())
+    log_in_agent(page, live_server, agent_audun, "/hypervision/?layers=waste")
+    page.goto(f"{live_server.url}/hypervision/?layers=waste&layers=water-sensors")
+    page.wait_for_selector("#hv-map[data-state=drawn]")
+    assert _has_marker(page, BIN) and _has_marker(page, KEPT)
+    page.wait_for_function("() => window.hypervision.state.connected")
+    drawn = _drawn(page)
 
     response = NgsiLd().delete(f"/entities/{BIN}")
     assert response.status_code == 204, response.content
@@ -57,14 +67,29 @@ def test_a_deleted_entity_leaves_the_map(page, live_server, agent_audun, bins, a
         "id => !window.hypervision.state.markers.has(id)", arg=BIN, timeout=15000
     )
     # Off the canvas too (not only forgotten), the other marker untouched.
-    assert (
-        page.evaluate(
-            "() => { let n = 0; window.hypervision.map.eachLayer(l => { if (l.feature) n++; });"
-            " return n; }"
-        )
-        == drawn - 1
-    )
+    assert _drawn(page) == drawn - 1
     assert _has_marker(page, KEPT)
     row = page.locator(f"#hv-recent tr[data-id='{BIN}']").first
     assert row.locator("td").nth(2).inner_text() == "removed"
+
+    # The stream cannot know what the map holds: removals of an id it never drew, or of
+    # one it draws on another layer, are harmless.
+    drawn, rows = _drawn(page), page.locator("#hv-recent tr").count()
+    page.evaluate(
+        "id => { window.hypervision.apply([], [{layer: 'waste', id: 'urn:ngsi-ld:x:never'},"
+        " {layer: 'streetlights', id}]); }",
+        KEPT,
+    )
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => setTimeout(done)))")
+    assert _has_marker(page, KEPT) and _drawn(page) == drawn
+    assert page.locator("#hv-recent tr").count() == rows
+
+    # An entity that lost its location leaves the map too.
+    assert _has_marker(page, SENSOR)
+    response = NgsiLd().delete(f"/entities/{SENSOR}/attrs/location")
+    assert response.status_code == 204, response.content
+    page.wait_for_function(
+        "id => !window.hypervision.state.markers.has(id)", arg=SENSOR, timeout=15000
+    )
+    assert _drawn(page) == drawn - 1 and _has_marker(page, KEPT)
     assert wcag_violations(axe, page) == []

@@ -7,8 +7,10 @@ map draws any layer the same way and a delta of 1,500 changes stays small:
     {"id", "layer", "name", "theme", "value", "status", "commune", "observedAt"}
 
 (``gone: true`` in a change means "remove it from the map"). ``features`` gives
-the current state, ``changes(since)`` what changed at or after ``since``; the
-live stream (``live.py``) polls ``changes`` and is stateless.
+the current state, ``changes(since)`` what changed at or after ``since``, and
+``removed(since, gone)`` the ids of features that left the layer since while their
+thing cannot say so itself (an NGSI-LD entity deleted, or changed so that the layer
+no longer draws it); the live stream (``live.py``) polls both and is stateless.
 
 Devices are read from the NGSI-LD store's index tables (entity types, scalar
 values, bounding boxes), never from the entity documents: thousands of features
@@ -24,7 +26,7 @@ its package) and add its dotted path to ``HYPERVISION_LAYERS`` or the setting
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -124,6 +126,15 @@ class Layer:
 
     def changes(self, since: datetime) -> list[Feature]:
         """Features that changed at or after ``since`` (``gone`` when removed)."""
+        return []
+
+    def removed(self, since: datetime, gone: Sequence[Any]) -> list[str]:
+        """Ids of features that left the layer at or after ``since`` and that ``changes``
+        cannot report as ``gone``: ``gone`` are the NGSI-LD entities that left types or
+        their geometry since (``Tombstone`` rows: ``entity_id``, ``types`` by local name,
+        ``deleted_at``; deleted ones included). An id the map never drew is harmless: the
+        client ignores it. A layer whose things report their own end (closed events,
+        alerts) keeps this default, none."""
         return []
 
     def count(self, commune: str | None = None) -> int:
@@ -286,6 +297,13 @@ class EntityLayer(Layer):
             tenant=DEFAULT_TENANT, pk__in=typed.values("entity_id")
         )
 
+    def _placed(self, rows: QuerySet) -> QuerySet:
+        """The ``rows`` that have a geometry in ``location_attribute`` (those drawn)."""
+        from alzette.territory.ngsild.models import GeoIndex
+
+        boxes = GeoIndex.objects.using(DB).filter(_named("attribute", [self.location_attribute]))
+        return rows.filter(pk__in=boxes.values("entity_id"))
+
     def _in_commune(self, rows: QuerySet, commune: str) -> QuerySet:
         from alzette.territory.ngsild.models import GeoIndex
 
@@ -360,6 +378,20 @@ class EntityLayer(Layer):
 
     def changes(self, since: datetime) -> list[Feature]:
         return self._features(self.entities().filter(modified_at__gte=since))
+
+    def removed(self, since: datetime, gone: Sequence[Any]) -> list[str]:
+        """The entities of ``gone`` that had one of the layer's types (deleted, re-typed,
+        or without geometry now) and that the layer does not draw now: one query, only
+        when some are gone. A layer narrowed further (e.g. by name prefix, which never
+        changes) may name an entity it never drew; a subclass that narrows by a value
+        that can change adds the entities changed since that it no longer selects."""
+        kinds = set(self.entity_types)
+        ids = list(dict.fromkeys(t.entity_id for t in gone if kinds & set(t.types)))
+        if not ids:
+            return []
+        drawn = self._placed(self.entities().filter(entity_id__in=ids))
+        kept = set(drawn.values_list("entity_id", flat=True))
+        return [i for i in ids if i not in kept]
 
     def count(self, commune: str | None = None) -> int:
         if commune:
@@ -520,6 +552,38 @@ class AlertsLayer(Layer):
             Q(fired_at__gte=since) | Q(acknowledged_at__gte=since) | Q(closed_at__gte=since)
         )
         return self._features(list(rows.select_related("rule")[:5000]))
+
+    def removed(self, since: datetime, gone: Sequence[Any]) -> list[str]:
+        """The alerts of the ``gone`` entities that have no place any more (deleted, or
+        without a location now); a re-typed entity keeps its alerts where they are.
+        Supervision closes a deleted entity's alerts in the deletion's transaction, so
+        those closed from then on were open on the map until it."""
+        from alzette.territory.ngsild.models import DEFAULT_TENANT, GeoIndex
+
+        model = _alert_model()
+        if model is None or not gone:
+            return []
+        placed = set(
+            GeoIndex.objects.using(DB)
+            .filter(
+                _named("attribute", ["location"]),
+                entity__tenant=DEFAULT_TENANT,
+                entity__entity_id__in={t.entity_id for t in gone},
+            )
+            .values_list("entity__entity_id", flat=True)
+        )
+        lost = [t for t in gone if t.entity_id not in placed]
+        if not lost:
+            return []
+        gone_since = min(t.deleted_at for t in lost) - timedelta(seconds=1)
+        pks = (
+            model.objects.using(DB)
+            .filter(entity_id__in={t.entity_id for t in lost})
+            .filter(Q(state__in=self.OPEN) | Q(closed_at__gte=gone_since))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        return [f"alert:{pk}" for pk in pks]
 
     def count(self, commune: str | None = None) -> int:
         model = _alert_model()

@@ -20,13 +20,18 @@ Events (docs/hypervision.md):
   browser reconnects after ``retry`` milliseconds.
 
 A feature that leaves the map while its thing still exists (a closed alert or
-event) comes as a feature with ``gone: true``; an NGSI-LD entity deleted from the
-store cannot be read any more, so its deletion leaves a ``Tombstone`` row
-(``on_change``, one of the store's ``entities.change_hooks``) and the stream sends
-``removed`` items for the tombstones since the cursor: the entity's feature on the
-device layers of its types, its open alerts on the alerts layer. Tombstones live
+event) comes as a feature with ``gone: true``. An NGSI-LD entity deleted from the
+store cannot be read any more, and one that lost a type or its geometry is no longer
+among a layer's features at all: so such a write leaves a ``Tombstone`` row
+(``on_change``, one of the store's ``entities.change_hooks``; the types it left, all
+of them for a deletion or a lost geometry), and the stream sends ``removed`` items
+for the tombstones since the cursor, as each layer's ``removed`` maps them (the
+entity's feature on the device layers it no longer qualifies for, its open alerts
+when it has no place any more). A feature of a stream filtered by commune that
+changed and now lies outside it (moved away) comes as a removal too, once per
+stream: the client ignores an id it does not have. Tombstones live
 ``TOMBSTONE_KEEP``, longer than a cursor stays valid (``MAX_LAG``), and are pruned
-by the next deletion: the stream stays stateless.
+by the next one: the stream stays stateless.
 
 The same ``Poller`` serves an ASGI server (an async generator, the ORM through
 ``sync_to_async``) and a WSGI one (a plain generator, e.g. the test server).
@@ -46,16 +51,9 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Q
 
-from alzette.territory.hypervision.layers import (
-    AlertsLayer,
-    EntityLayer,
-    Feature,
-    Layer,
-    _alert_model,
-    iso,
-)
+from alzette.territory.hypervision.layers import Feature, Layer, iso
+from alzette.territory.ngsild.representation import GEOPROPERTY
 
 logger = logging.getLogger(__name__)
 DB = "territory"
@@ -66,7 +64,7 @@ MAX_LAG = timedelta(minutes=15)
 BATCH = 1000
 HEARTBEAT = 15.0
 RETRY_MS = 2000
-#: How long a deletion is remembered: past ``MAX_LAG`` a cursor gets a reset, not a delta.
+#: How long a departure is remembered: past ``MAX_LAG`` a cursor gets a reset, not a delta.
 TOMBSTONE_KEEP = MAX_LAG + timedelta(minutes=5)
 
 #: ``{"layer": slug, "id": feature id}``: a feature to take off the map.
@@ -105,60 +103,67 @@ def _local(iri: str) -> str:
 
 
 def on_change(op: Any, writes: list[Any], deleted: list[Any]) -> None:
-    """``entities.change_hooks``: a tombstone for each entity deleted from the default
-    tenant (the one the layers draw), in the deletion's transaction; the expired ones go.
-    A failure here costs a stale marker until the map reloads, never the deletion."""
+    """``entities.change_hooks``: a tombstone for each entity of the default tenant (the
+    one the layers draw) deleted, or updated so that it left types or its geometry, in
+    the write's transaction; the expired ones go. A failure here costs a stale marker
+    until the map reloads, never the write."""
     from alzette.territory.hypervision.models import Tombstone
     from alzette.territory.ngsild.models import DEFAULT_TENANT
 
-    rows = [row for row in deleted if row.tenant == DEFAULT_TENANT]
-    if not rows:
+    left = [
+        (row.entity_id, sorted({_local(t) for t in row.types}))
+        for row in deleted
+        if row.tenant == DEFAULT_TENANT
+    ]
+    for write in writes:
+        if not write.created and write.row.tenant == DEFAULT_TENANT:
+            types = departed(write)
+            if types:
+                left.append((write.row.entity_id, types))
+    if not left:
         return
     now = datetime.now(UTC)
     try:
         with transaction.atomic(using=DB):  # a savepoint
             Tombstone.objects.using(DB).bulk_create(
-                Tombstone(
-                    entity_id=row.entity_id,
-                    types=sorted({_local(t) for t in row.types}),
-                    deleted_at=now,
-                )
-                for row in rows
+                Tombstone(entity_id=entity_id, types=types, deleted_at=now)
+                for entity_id, types in left
             )
             Tombstone.objects.using(DB).filter(deleted_at__lt=now - TOMBSTONE_KEEP).delete()
     except Exception:
         logger.exception("map tombstones could not be written")
 
 
+def departed(write: Any) -> list[str]:
+    """The types (local names) whose layers an update may have taken the entity off:
+    those it lost, all of them when it lost a geometry; usually none, found from the
+    write alone (no query: this runs for every write)."""
+    retyped = write.types_before is not None and write.types_before != write.row.types
+    unplaced = _lost_geometry(write.before or {}, write.row.body)
+    if not (retyped or unplaced):
+        return []
+    now = {_local(t) for t in write.row.types}
+    lost = {_local(t) for t in write.types_before} - now if retyped else set()
+    return sorted(lost | now if unplaced else lost)
+
+
+def _lost_geometry(before: dict[str, list], after: dict[str, list]) -> bool:
+    """Whether an attribute that held a geometry (``location``...) holds none any more."""
+    return any(
+        _geometric(instances) and not _geometric(after.get(iri, []))
+        for iri, instances in before.items()
+    )
+
+
+def _geometric(instances: list[Any]) -> bool:
+    return any(isinstance(i, dict) and i.get("type") == GEOPROPERTY for i in instances)
+
+
 def tombstones(since: datetime) -> list[Any]:
-    """The entities deleted at or after ``since``."""
+    """The entities deleted, or that left types or their geometry, at or after ``since``."""
     from alzette.territory.hypervision.models import Tombstone
 
     return list(Tombstone.objects.using(DB).filter(deleted_at__gte=since))
-
-
-def removals(layer: Layer, dead: list[Any]) -> list[Removal]:
-    """What the deleted entities ``dead`` take off ``layer``: their feature on a device
-    layer of one of their types (a layer narrowed further, e.g. by name prefix, may get
-    an id it never drew: the client ignores it), their open alerts on the alerts layer."""
-    if not dead:
-        return []
-    if isinstance(layer, EntityLayer):
-        kinds = set(layer.entity_types)
-        return [{"layer": layer.slug, "id": t.entity_id} for t in dead if kinds & set(t.types)]
-    model = _alert_model()
-    if isinstance(layer, AlertsLayer) and model is not None:
-        # Supervision closes a deleted entity's alerts in the deletion's transaction:
-        # those closed from then on were open on the map until it.
-        gone_since = min(t.deleted_at for t in dead) - timedelta(seconds=1)
-        pks = (
-            model.objects.using(DB)
-            .filter(entity_id__in={t.entity_id for t in dead})
-            .filter(Q(state__in=layer.OPEN) | Q(closed_at__gte=gone_since))
-            .values_list("pk", flat=True)
-        )
-        return [{"layer": layer.slug, "id": f"alert:{pk}"} for pk in pks]
-    return []
 
 
 class Poller:
@@ -171,6 +176,9 @@ class Poller:
         self.reset = since is not None and since < now - MAX_LAG
         self.cursor = now if since is None or self.reset else min(since, now)
         self.sent: dict[tuple[str, str], tuple[str, datetime]] = {}
+        #: Features outside ``commune`` this stream already sent a removal for (it holds
+        #: while the stream lasts: one removal per feature, not one per change).
+        self.outside: set[tuple[str, str]] = set()
         self.quiet_since = clock.monotonic()
 
     def opening(self) -> list[str]:
@@ -189,37 +197,45 @@ class Poller:
 
     def changes(self) -> tuple[list[Feature], list[Removal]]:
         """The features changed and removed since the cursor that this stream has not
-        sent yet. Removals are not filtered by commune (a deleted entity has no place
-        any more): a client ignores the id of a marker it does not have."""
+        sent yet. Removals come from the layers (``Layer.removed``: entities deleted or
+        changed so as to leave them) and, on a stream filtered by commune, from the
+        changed features now outside it, which the map had if they just moved away. The
+        stream cannot know what the map holds: a client ignores an id it does not have."""
         now = datetime.now(UTC)
         since = self.cursor - GRACE
         fresh: list[Feature] = []
+        removed: list[Removal] = []
         present: set[str] = set()
         for layer in self.layers:
             for found in layer.changes(since):
-                present.add(str(found.get("id")))
+                fid = str(found.get("id"))
+                present.add(fid)
+                key = (layer.slug, fid)
                 props = found["properties"]
                 if self.commune and props.get("commune") not in (self.commune, None):
+                    if key not in self.outside:
+                        self.outside.add(key)
+                        self.sent[key] = ("removed", now)
+                        removed.append({"layer": layer.slug, "id": fid})
                     continue
+                self.outside.discard(key)
                 text = json.dumps(found, separators=(",", ":"), sort_keys=True)
-                if self._unsent((layer.slug, str(found.get("id"))), text, now):
+                if self._unsent(key, text, now):
                     fresh.append(found)
-        removed: list[Removal] = []
-        dead = tombstones(since) if self._may_lose_entities() else []
+        gone = tombstones(since) if self._may_lose_entities() else []
         for layer in self.layers:
-            for item in removals(layer, dead):
-                # Changed since: created again after its deletion, so it is there.
-                if item["id"] not in present and self._unsent(
-                    (layer.slug, item["id"]), "removed", now
-                ):
-                    removed.append(item)
+            for fid in layer.removed(since, gone):
+                # Among the changes: drawn again (created again, moved back), so it is there.
+                if fid not in present and self._unsent((layer.slug, fid), "removed", now):
+                    removed.append({"layer": layer.slug, "id": fid})
         forget = now - GRACE - timedelta(seconds=2 * poll_seconds() + 1)
         self.sent = {k: v for k, v in self.sent.items() if v[1] >= forget}
         self.cursor = now
         return fresh, removed
 
     def _may_lose_entities(self) -> bool:
-        return any(isinstance(layer, EntityLayer | AlertsLayer) for layer in self.layers)
+        """Whether a selected layer maps tombstones to removals (else none is read)."""
+        return any(type(layer).removed is not Layer.removed for layer in self.layers)
 
     def poll(self) -> list[str]:
         """The events of one poll: deltas, or a heartbeat when quiet for long."""

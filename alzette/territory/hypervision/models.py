@@ -42,13 +42,14 @@ class LedgerRecord(LedgerOpening):
 
 
 class Tombstone(models.Model):
-    """An NGSI-LD entity deleted from the default tenant, kept while a live map's cursor
-    may still predate it, so that the stream tells the maps to drop its marker
-    (``live.py``). Written by an ``entities.change_hooks`` hook in the deletion's
-    transaction; rows older than ``live.TOMBSTONE_KEEP`` are pruned on the next one."""
+    """An NGSI-LD entity of the default tenant deleted, or updated so that it left types
+    or its geometry, kept while a live map's cursor may still predate it, so that the
+    stream tells the maps to drop its marker (``live.py``). Written by an
+    ``entities.change_hooks`` hook in the write's transaction; rows older than
+    ``live.TOMBSTONE_KEEP`` are pruned on the next one."""
 
     entity_id = models.CharField(max_length=512)
-    #: The entity's types by local name ("WasteContainer"), to find its layers.
+    #: The types it left by local name ("WasteContainer"), to find the layers it left.
     types = models.JSONField(default=list)
     deleted_at = models.DateTimeField(db_index=True)
 

@@ -83,7 +83,7 @@ def _one(op: Op, item: Any, mode: str, rows: dict, writes: dict[str, store.Write
     if mode == "create":
         raise exists(f"entity {entity_id} already exists")
     write = writes.get(entity_id) or store.Write(
-        row=row, created=False, before=copy.deepcopy(row.body)
+        row=row, created=False, before=copy.deepcopy(row.body), types_before=list(row.types)
     )
     snapshot = (copy.deepcopy(row.body), list(row.types))
     try:

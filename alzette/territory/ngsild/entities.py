@@ -79,12 +79,14 @@ def replace(op: Op, entity_id: str, payload: Any) -> None:
         row = _existing(op, entity_id)
         payload = _object(payload)
         _same_id(payload, entity_id)
-        before = row.body
+        before, types_before = row.body, list(row.types)
         types = rep.expand_types(payload["type"], op.ctx) if "type" in payload else row.types
         body = op.expander().attributes(payload)
         keep_created(before, body)
         row.types, row.body, row.scope = types, body, rep.check_scope(payload.get("scope"))
-        _commit(op, [_update_write(op, row, before, list(body))])
+        write = _update_write(op, row, before, list(body))
+        write.types_before = types_before
+        _commit(op, [write])
 
 
 def merge(op: Op, entity_id: str, payload: Any) -> None:

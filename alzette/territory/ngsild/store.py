@@ -38,6 +38,8 @@ class Write:
     created: bool
     history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     before: dict[str, list] | None = None
+    #: The types before an update that may replace them (None: unchanged or unknown).
+    types_before: list[str] | None = None
 
 
 def get(tenant: str, entity_id: str, *, lock: bool = False) -> Entity | None:

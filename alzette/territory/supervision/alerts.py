@@ -245,9 +245,11 @@ def _close_many(rule: AlertRule, comments: dict[str, str], by: str) -> int:
             comment = comments[alert.entity_id]
             alert.state, alert.closed_at, alert.closed_by = Alert.State.CLOSED, now, "system"
             alert.comment = (alert.comment + "\n" + comment).strip()[:2000]
-        Alert.objects.using(DB).bulk_update(
-            found, ["state", "closed_at", "closed_by", "comment"], batch_size=BURST
+        # The same state for all in one statement; only the comments differ per row.
+        Alert.objects.using(DB).filter(pk__in=[a.pk for a in found]).update(
+            state=Alert.State.CLOSED, closed_at=now, closed_by="system"
         )
+        Alert.objects.using(DB).bulk_update(found, ["comment"], batch_size=BURST)
         services.record_many("alert.closed", "system:supervision", [
             (f"alert:{a.pk}", {"alert": a.pk, "by": by,
                                "comment": comments[a.entity_id][:200]})

@@ -1,8 +1,9 @@
 // The agents' live map. Markers are drawn on one canvas (L.canvas, circleMarkers)
 // so that 15,000 of them stay fluid; a delta from the server-sent events updates
 // markers in place by id (a Map), batched into one animation frame, and never
-// rebuilds a layer; its `removed` items (deleted entities) take markers off. window.hypervision exposes the state and `apply` for tests
-// and bench/livemap.py. Protocol: docs/hypervision.md.
+// rebuilds a layer; its `removed` items (entities deleted or gone off a layer) take markers
+// off. window.hypervision exposes the state and `apply` for tests and bench/livemap.py.
+// Protocol: docs/hypervision.md.
 (function () {
   "use strict";
   var element = document.getElementById("hv-map");
@@ -77,10 +78,23 @@
       (props.observedAt ? "<br>" + text(props.observedAt) : "");
   }
 
+  // The layer a marker was drawn on.
+  function layerOf(marker) {
+    return marker.feature ? marker.feature.properties.layer : undefined;
+  }
+
   function place(feature) {
     var props = feature.properties;
     var geometry = feature.geometry;
     var existing = markers.get(feature.id);
+    if (existing && layerOf(existing) !== props.layer) {
+      if (props.gone) {
+        return; // another layer's feature of that id: not this one's to take off
+      }
+      groupOf(layerOf(existing)).removeLayer(existing); // it changed layer: drawn anew
+      markers.delete(feature.id);
+      existing = undefined;
+    }
     if (props.gone) {
       if (existing) {
         groupOf(props.layer).removeLayer(existing);
@@ -127,11 +141,13 @@
     markers.set(feature.id, marker);
   }
 
-  // Take a deleted entity's marker off the map, from the group that holds it. The
-  // removal then carries the marker's last properties for the table of changes.
+  // Take a marker off the map, from the group that holds it. The server cannot know
+  // what this map holds, so a removal of an id it does not have, or has on another
+  // layer, changes nothing. The removal then carries the marker's last properties for
+  // the table of changes.
   function unplace(removal) {
     var existing = markers.get(removal.id);
-    if (!existing) {
+    if (!existing || (existing.feature && layerOf(existing) !== removal.layer)) {
       return;
     }
     var props = existing.feature ? existing.feature.properties : { layer: removal.layer };
