@@ -192,7 +192,7 @@ def test_a_command_is_applied_acknowledged_and_reported():
     assert ack == Reading(lamp.id, "ack", {"id": "c1", "t": "2026-12-01T20:00:00Z",
                                            "result": "ok", "level": 0.5})  # fmt: skip
     assert state.container == "state"
-    assert state.content == {"powerState": "on", "illuminanceLevel": 0.5,
+    assert state.content == {"powerState": "low", "illuminanceLevel": 0.5,
                              "powerConsumption": 20.5, "status": "ok",
                              "t": "2026-12-01T20:00:00Z"}  # fmt: skip
     # The level holds through the night, then the photocell switches off at sunrise.
@@ -349,7 +349,7 @@ def test_a_command_reaches_the_simulated_lamp_which_acknowledges_and_reports(
     assert sub.attrs["nu"] == ["Cstreetlight-57038-001"]
     state = services.lamp_states()[LAMP + "streetlight-57038-001"]
     assert state.illuminance_level == 0.5 and state.power_consumption == 20.5
-    assert state.power_state == "on" and state.status == "ok"
+    assert state.power_state == "low" and state.status == "ok"
 
 
 def _commanded_over(transport: Transport) -> None:

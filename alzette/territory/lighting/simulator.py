@@ -8,7 +8,13 @@ new ``state``. Without commands a lamp follows its photocell (on at sunset, off
 at sunrise, ``lighting.sun``); a command holds until the next sunset or sunrise.
 A few lamps ignore commands or answer with a driver fault; lamps fail now and
 then and are repaired days later; a cabinet's breaker may trip, its lamps then
-going dark and silent. Cabinets report their meter (energy, active power).
+going dark and silent until a technician resets it hours later. A lamp or cabinet
+whose repair an agent closes in the platform (``lighting.repairs``) works again at
+once. Cabinets report their meter (energy, active power).
+
+A lamp reports the Smart Data Models ``powerState`` ``on`` at more than
+``LOW_LEVEL`` of its full power, ``low`` when dimmed to that or less, ``off``
+at 0.
 
 LED power is taken as roughly linear in the dimming level: ``powerRating *
 level`` plus 0.5 W for the driver when on (real drivers are a little less
@@ -53,6 +59,17 @@ COMMANDER = "Clighting"
 NIGHT_REPORT, DAY_REPORT, METER_REPORT = 15, 60, 15
 #: A failed lamp is repaired after this many days (uniformly drawn).
 REPAIR_DAYS = (1.0, 5.0)
+#: Mean hours before a technician resets a tripped cabinet (``--repair-hours``).
+REPAIR_HOURS = 12.0
+#: Shape of the gamma distribution of reset delays: skewed to the right (a
+#: technician needs a few hours at least, sometimes until the next day), with
+#: 90 % of the delays between 0.27 and 2.1 times the mean.
+REPAIR_SHAPE = 3.0
+#: Simulated minutes between two looks at the repairs closed in the platform.
+REPAIR_POLL = 5
+#: At or below this level (and above 0) a lamp reports ``powerState`` ``low``:
+#: the model's reduced-power state, the usual night reduction to half power.
+LOW_LEVEL = 0.5
 
 LAMP_PREFIX = "urn:ngsi-ld:Streetlight:"
 CABINET_PREFIX = "urn:ngsi-ld:StreetlightControlCabinet:"
@@ -77,6 +94,7 @@ class Lamp:
     level: float = 0.0
     hold_until: datetime | None = None  # a commanded level holds until then
     failed_until: datetime | None = None
+    failed_at: datetime | None = None  # when it failed (None: before the run)
     energy: float = 0.0  # kWh since the run started
 
     @property
@@ -88,6 +106,15 @@ class Lamp:
             return 0.0
         return 0.0 if self.failed else self.rating * self.level + STANDBY_W
 
+    @property
+    def power_state(self) -> str:
+        """The Smart Data Models ``powerState``: off, low (dimmed to ``LOW_LEVEL`` or
+        less) or on. A failed lamp keeps the state it was set to (its 0 W and its
+        ``status`` tell the fault)."""
+        if self.level <= 0:
+            return "off"
+        return "low" if self.level <= LOW_LEVEL else "on"
+
 
 @dataclass
 class Cabinet:
@@ -96,6 +123,8 @@ class Cabinet:
     phase: int
     base: float  # kWh on the meter when the run started
     tripped: bool = False
+    tripped_at: datetime | None = None  # None: before the run
+    reset_at: datetime | None = None  # when a technician resets it; None: not by itself
     lamps: list[Lamp] = field(default_factory=list)
 
 
@@ -110,6 +139,19 @@ def _rate(value: Any, default: float) -> float:
     if value is None:
         return default
     return min(1.0, max(0.0, float(value)))
+
+
+def _hours(text: str) -> float:
+    """``--repair-hours``: a number of hours, 0 or more."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of hours: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more hours, not {text!r}")
+    return value
 
 
 class LightingSimulator(Simulator):
@@ -137,8 +179,13 @@ class LightingSimulator(Simulator):
         )  # fmt: skip
         parser.add_argument(
             "--faults", type=float, default=0.0,
-            help="share of cabinets whose breaker has tripped (their lamps dark and "
-            "silent) (0)",
+            help="share of cabinets whose breaker has tripped when the run starts (their "
+            "lamps dark and silent until it is reset) (0)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--repair-hours", type=_hours, default=REPAIR_HOURS,
+            help="mean hours before a technician resets a tripped cabinet (gamma-"
+            "distributed; 0: only when its repair is closed in the platform) (12)",
         )  # fmt: skip
 
     # --- Setup ----------------------------------------------------------------------
@@ -151,9 +198,11 @@ class LightingSimulator(Simulator):
         self.error_rate = _rate(self.options.get("error_rate"), 0.01)
         self.failure_rate = _rate(self.options.get("failure_rate"), 0.002)
         self.fault_rate = _rate(self.options.get("faults"), 0.0)
+        hours = self.options.get("repair_hours")
+        self.repair_hours = REPAIR_HOURS if hours is None else max(0.0, float(hours))
         self.fleet = self._fleet()
         self.lamps = {lamp.id: lamp for lamp in self.fleet.lamps}
-        self.previous = start
+        self.start = self.previous = start
         dark = sun.is_dark(start)
         for lamp in self.fleet.lamps:
             rng = self.random(f"lamp:{lamp.id}")
@@ -165,7 +214,9 @@ class LightingSimulator(Simulator):
             lamp.level = 1.0 if dark else 0.0
         for cabinet in self.fleet.cabinets.values():
             rng = self.random(f"cabinet:{cabinet.id}")
-            cabinet.tripped = rng.random() < self.fault_rate
+            if rng.random() < self.fault_rate:
+                cabinet.tripped, cabinet.tripped_at = True, start
+                cabinet.reset_at = self._reset_time(rng, start)
         if self.fleet.source == "generated":
             self.env.notes.append(
                 f"no Streetlight entities in the context: {len(self.fleet.lamps)} lamps generated"
@@ -194,6 +245,15 @@ class LightingSimulator(Simulator):
             cabinet.lamps = [lamp for lamp in fleet.lamps if lamp.cabinet == cabinet.id]
         fleet.cabinets = {k: c for k, c in fleet.cabinets.items() if c.lamps}
         return fleet
+
+    def _reset_time(self, rng: Any, tripped: datetime) -> datetime | None:
+        """When a technician resets a cabinet tripped at ``tripped``: a gamma-distributed
+        delay of mean ``--repair-hours``; None when 0 (only a repair closed in the
+        platform resets it)."""
+        if not self.repair_hours:
+            return None
+        delay = rng.gammavariate(REPAIR_SHAPE, self.repair_hours / REPAIR_SHAPE)
+        return tripped + timedelta(hours=delay)
 
     def _powered(self, lamp: Lamp) -> bool:
         cabinet = self.fleet.cabinets.get(lamp.cabinet)
@@ -242,12 +302,17 @@ class LightingSimulator(Simulator):
         out: list[Message] = []
         hours = max(0.0, (now - self.previous).total_seconds() / 3600)
         dark = self.sun.is_dark(now)
+        for lamp in self.fleet.lamps:  # what the lamps drew since the previous step
+            lamp.energy += lamp.power(self._powered(lamp)) * hours / 1000
+        fixed = self._closed_repairs(now)
+        restored = self._reset_cabinets(now, fixed)
+        # A reset cabinet reports at once, without its fault: the platform's alert closes.
+        out += [self._meter(self.fleet.cabinets[name], now) for name in sorted(restored)]
         for lamp in self.fleet.lamps:
-            powered = self._powered(lamp)
-            lamp.energy += lamp.power(powered) * hours / 1000
-            if not powered:
+            if not self._powered(lamp):
                 continue  # no power, no light, no report
-            changed = self._fail_or_repair(lamp, now)
+            changed = lamp.cabinet in restored  # back on power: it reports at once
+            changed = self._fail_or_repair(lamp, now, fixed) or changed
             if lamp.hold_until is not None and now >= lamp.hold_until:
                 lamp.hold_until = None
             if lamp.hold_until is None:
@@ -258,27 +323,67 @@ class LightingSimulator(Simulator):
             if changed or crossed(self.previous, now, period, lamp.phase):
                 out.append(self._state(lamp, now))
         for cabinet in self.fleet.cabinets.values():
-            if crossed(self.previous, now, METER_REPORT, cabinet.phase):
+            if cabinet.id not in restored and crossed(self.previous, now, METER_REPORT,
+                                                      cabinet.phase):  # fmt: skip
                 out.append(self._meter(cabinet, now))
         self.previous = now
         return out
 
-    def _fail_or_repair(self, lamp: Lamp, now: datetime) -> bool:
+    def _reset_cabinets(self, now: datetime, fixed: set[str]) -> set[str]:
+        """Reset the tripped cabinets whose technician came (their delay is over, or
+        their repair was closed in the platform); their names."""
+        restored = set()
+        for cabinet in self.fleet.cabinets.values():
+            due = cabinet.reset_at is not None and now >= cabinet.reset_at
+            if cabinet.tripped and (due or cabinet.id in fixed):
+                cabinet.tripped, cabinet.tripped_at, cabinet.reset_at = False, None, None
+                restored.add(cabinet.id)
+        return restored
+
+    def _fail_or_repair(self, lamp: Lamp, now: datetime, fixed: set[str]) -> bool:
         if lamp.failed_until is not None:
-            if now >= lamp.failed_until:
-                lamp.failed_until = None
+            if now >= lamp.failed_until or lamp.id in fixed:
+                lamp.failed_until = lamp.failed_at = None
                 return True
             return False
         if self.failure_rate and crossed(self.previous, now, 1440, lamp.phase * 17):
             rng = self.random(f"failure:{lamp.id}:{now.isoformat()}")
             if rng.random() < self.failure_rate:
                 lamp.failed_until = now + timedelta(days=rng.uniform(*REPAIR_DAYS))
+                lamp.failed_at = now
                 return True
         return False
 
+    def _closed_repairs(self, now: datetime) -> set[str]:
+        """The failed lamps and tripped cabinets (device names) whose repair an agent
+        closed in the platform (``lighting.repairs``, status repaired) since they
+        broke, by ``now``. Looked at every ``REPAIR_POLL`` simulated minutes, and only
+        for a fleet from the context: a generated one has no repairs there. Never
+        ahead of the simulated clock: a repair closed later waits until it is reached."""
+        if self.fleet.source != "context" or not crossed(self.previous, now, REPAIR_POLL, 0):
+            return set()
+        broken = {LAMP_PREFIX + lamp.id: lamp.failed_at or self.start
+                  for lamp in self.fleet.lamps if lamp.failed}  # fmt: skip
+        broken.update({CABINET_PREFIX + cabinet.id: cabinet.tripped_at or self.start
+                       for cabinet in self.fleet.cabinets.values() if cabinet.tripped})  # fmt: skip
+        if not broken:
+            return set()
+        try:
+            from alzette.territory.lighting.repairs import services
+            from alzette.territory.lighting.repairs.models import Repair
+
+            rows = list(
+                services.repairs(status=Repair.Status.REPAIRED)
+                .filter(asset_id__in=list(broken), repaired_at__lte=now)
+                .values_list("asset_id", "repaired_at")
+            )
+        except Exception:  # the platform's databases are not this process's
+            return set()
+        return {asset.rsplit(":", 1)[-1] for asset, at in rows if at >= broken[asset]}
+
     def _state(self, lamp: Lamp, at: datetime) -> Reading:
         return Reading(lamp.id, STATE.name, {
-            "powerState": "on" if lamp.level > 0 else "off",
+            "powerState": lamp.power_state,
             "illuminanceLevel": round(lamp.level, 3),
             "powerConsumption": round(lamp.power(), 1),
             "status": "defectiveLamp" if lamp.failed else "ok",
