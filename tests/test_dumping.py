@@ -177,7 +177,8 @@ def test_an_intervention_on_an_agent_report_runs_to_closure(territory):
 
 def test_closing_an_intervention_closes_the_citizen_event_and_the_bridge_agrees(territory):
     event = _event(ref="source-1")
-    intervention = services.plan(f"event:{event.pk}", team="Voirie", planned_for=timezone.localdate(),
+    today = timezone.localdate()
+    intervention = services.plan(f"event:{event.pk}", team="Voirie", planned_for=today,
                                  actor=AGENT)  # fmt: skip
     services.close(intervention, outcome="cleared", actor=AGENT)
     event.refresh_from_db()
@@ -192,7 +193,9 @@ def test_an_event_the_bridge_closed_cannot_get_a_new_intervention(territory):
     event = _event(ref="source-2")
     events.close_event("source-2", timezone.localdate())
     with pytest.raises(services.TransitionError):
-        services.plan(f"event:{event.pk}", team="Voirie", planned_for=timezone.localdate(), actor=AGENT)
+        services.plan(
+            f"event:{event.pk}", team="Voirie", planned_for=timezone.localdate(), actor=AGENT
+        )
 
 
 def test_transitions_that_make_no_sense_are_refused(territory):
@@ -218,7 +221,9 @@ def test_planning_needs_a_known_open_report_and_a_team(territory):
         services.plan("nonsense", team="A", planned_for=timezone.localdate(), actor=AGENT)
     found = _report()
     with pytest.raises(ValidationError):
-        services.plan(f"report:{found.pk}", team="  ", planned_for=timezone.localdate(), actor=AGENT)
+        services.plan(
+            f"report:{found.pk}", team="  ", planned_for=timezone.localdate(), actor=AGENT
+        )
     assert Intervention.objects.using("territory").count() == 0
 
 

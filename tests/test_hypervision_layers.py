@@ -4,7 +4,7 @@ alerts, and the features.geojson endpoint (good input, bad input, wrong role).""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest

@@ -5,7 +5,7 @@ tombstone, and the next delta of a stream whose cursor predates it carries
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client

@@ -40,6 +40,7 @@ from django.conf import settings
 
 from alzette.territory.lighting import sun
 from alzette.territory.lighting.models import CalendarOverride, Policy
+from alzette.territory.ngsild import representation as rep
 
 logger = logging.getLogger(__name__)
 DB = "territory"
@@ -317,30 +318,14 @@ class Resolver:
 # --- Lamps and groups in the context ---------------------------------------------------------
 
 
-def _local(key: str) -> str:
-    return key.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
-
-
 def _refs(body: dict[str, Any], term: str) -> list[str]:
     """The entity ids a relationship (or a property holding ids) points to, whatever the
-    @context its writer used."""
+    @context its writer used (groups and lamps come from other writers too)."""
+    value = rep.attribute_value(body, term, by_local_name=True, strict=True)
     found: list[str] = []
-    for key, instances in body.items():
-        if _local(key) != term:
-            continue
-        items = instances if isinstance(instances, list) else [instances]
-        instance = next((i for i in items if isinstance(i, dict) and "datasetId" not in i), None)
-        if instance is None:
-            continue
-        for name in ("object", "https://uri.etsi.org/ngsi-ld/hasObject", "value",
-                     "https://uri.etsi.org/ngsi-ld/hasValue"):  # fmt: skip
-            if name in instance:
-                value = instance[name]
-                for item in value if isinstance(value, list) else [value]:
-                    ref = item.get("@id", item.get("@value")) if isinstance(item, dict) else item
-                    if isinstance(ref, str) and ref not in found:
-                        found.append(ref)
-                break
+    for ref in value if isinstance(value, list) else [value]:
+        if isinstance(ref, str) and ref not in found:
+            found.append(ref)
     return found
 
 
@@ -461,25 +446,12 @@ def timeline(target: str, night: date) -> list[Segment]:
     return Resolver([found.commune]).timeline(found.commune, found.group, night)
 
 
-def _value(body: dict[str, Any], term: str) -> Any:
-    """The value of a property's default instance (None when absent), whatever the @context
-    its writer used."""
-    for key, instances in body.items():
-        if _local(key) != term:
-            continue
-        items = instances if isinstance(instances, list) else [instances]
-        instance = next((i for i in items if isinstance(i, dict) and "datasetId" not in i), None)
-        if instance is None:
-            return None
-        found = instance.get("value", instance.get("https://uri.etsi.org/ngsi-ld/hasValue"))
-        return found.get("@value") if isinstance(found, dict) else found
-    return None
-
-
 def group_state(body: dict[str, Any]) -> tuple[float | None, str | None]:
     """A StreetlightGroup entity's own ``illuminanceLevel`` and ``activeProgramId``."""
-    level = _value(body, "illuminanceLevel")
-    program = _value(body, "activeProgramId")
+    # strict: the default instance is the one ``sync_groups`` writes; another dataset's
+    # level is not the group's own state.
+    level = rep.attribute_value(body, "illuminanceLevel", by_local_name=True, strict=True)
+    program = rep.attribute_value(body, "activeProgramId", by_local_name=True, strict=True)
     numeric = isinstance(level, int | float) and not isinstance(level, bool)
     return (float(level) if numeric else None), (program if isinstance(program, str) else None)
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from alzette.territory.ngsild import geoquery
+from alzette.territory.ngsild import geoquery, jsonld
 from alzette.territory.ngsild.errors import bad_data
 from alzette.territory.ngsild.jsonld import Context
 
@@ -238,6 +239,123 @@ def find_instance(instances: list[dict], dataset_id: str | None) -> dict | None:
         if instance.get("datasetId") == dataset_id:
             return instance
     return None
+
+
+# --- Reading one attribute of a stored body ----------------------------------------------------
+#
+# The domain modules (lighting, waste, water...) read a few attributes of the entities they
+# keep in the store. These functions are the one way to do it, so that they all agree on
+# which instance counts and on what "the value" is.
+
+HAS_VALUE = "https://uri.etsi.org/ngsi-ld/hasValue"
+HAS_OBJECT = "https://uri.etsi.org/ngsi-ld/hasObject"
+
+
+def local_name(iri: str) -> str:
+    """The last segment of an IRI (after its last ``/`` or ``#``): ``fillingLevel`` for
+    ``https://smartdatamodels.org/dataModel.WasteManagement/fillingLevel``."""
+    return iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+def default_instance(
+    body: dict[str, Any],
+    term: str,
+    *,
+    ctx: Context | None = None,
+    by_local_name: bool = False,
+    strict: bool = False,
+) -> dict[str, Any] | None:
+    """The default instance (the one without ``datasetId``) of attribute ``term`` in a
+    stored, expanded entity body; None when the entity has no such attribute.
+
+    ``term`` is looked up as ``ctx`` expands it (the core context when None), then under
+    the core context's default vocabulary (what a client that sent no @context for the
+    term wrote). With ``by_local_name``, any attribute whose IRI ends in ``/term`` or
+    ``#term`` is then accepted: for entities that other writers create with whatever
+    @context they like, where only the term is known.
+
+    When every instance has a ``datasetId``, the first one is returned, as the best
+    available reading; with ``strict``, None (for a caller that keeps its own state in
+    the default instance and must not mistake another dataset's for it).
+    """
+    instances = _instances(body, term, ctx, by_local_name)
+    found = next((i for i in instances if "datasetId" not in i), None)
+    if found is None and instances and not strict:
+        return instances[0]
+    return found
+
+
+def attribute_value(
+    body: dict[str, Any],
+    term: str,
+    *,
+    ctx: Context | None = None,
+    by_local_name: bool = False,
+    strict: bool = False,
+) -> Any:
+    """The plain value of attribute ``term`` (see ``default_instance`` for the lookup and
+    the options; ``instance_value`` for what "plain" means); None when absent."""
+    return instance_value(
+        default_instance(body, term, ctx=ctx, by_local_name=by_local_name, strict=strict)
+    )
+
+
+def instance_value(instance: dict[str, Any] | None) -> Any:
+    """The plain value of one attribute instance: a Relationship's ``object`` (a URI or a
+    list of them), a Property's or a GeoProperty's ``value`` (a JSON-LD value object
+    ``{"@value": ...}`` unwrapped, a compound value or a GeoJSON geometry as stored).
+
+    Bodies written as fully expanded JSON-LD (``hasObject``/``hasValue`` arrays of
+    ``{"@id"}``/``{"@value"}`` objects) are read too: a one-item array gives its item.
+    None for no instance and for a LanguageProperty (its ``languageMap`` has no single
+    value: read it from the instance).
+    """
+    if not isinstance(instance, dict):
+        return None
+    for member in ("object", HAS_OBJECT, "value", HAS_VALUE):
+        if member in instance:
+            found = instance[member]
+            if member in (HAS_OBJECT, HAS_VALUE) and isinstance(found, list) and len(found) == 1:
+                found = found[0]
+            return _plain(found)
+    return None
+
+
+@cache
+def _core() -> Context:
+    return jsonld.resolve(None)
+
+
+def _instances(
+    body: dict[str, Any], term: str, ctx: Context | None, by_local_name: bool
+) -> list[dict[str, Any]]:
+    """The instances of the first matching attribute of ``body`` (see ``default_instance``)."""
+    expanded = (ctx or _core()).expand(term)
+    for key in dict.fromkeys((expanded, jsonld.DEFAULT_VOCAB + term)):
+        if found := _as_instances(body.get(key)):
+            return found
+    if by_local_name:
+        for key, instances in body.items():
+            if local_name(key) == term and (found := _as_instances(instances)):
+                return found
+    return []
+
+
+def _as_instances(stored: Any) -> list[dict[str, Any]]:
+    items = stored if isinstance(stored, list) else [stored]
+    return [i for i in items if isinstance(i, dict)]
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-LD value object as its value, a node reference as its id, lists item-wise."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        if "@value" in value:
+            return value["@value"]
+        if "@id" in value and set(value) <= {"@id", "@type"}:
+            return value["@id"]
+    return value
 
 
 class Renderer:

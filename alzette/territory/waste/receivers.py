@@ -92,7 +92,7 @@ def bin_by_tag(tag: str) -> Entity | None:
 def _empty(row: Entity, at: datetime) -> None:
     """fillingLevel 0 and dateLastEmptying, unless the lift is older than what the
     entity already knows (a late message must not hide a newer fill reading)."""
-    level = services.attribute_instance(row.body, "fillingLevel")
+    level = rep.default_instance(row.body, "fillingLevel", ctx=services.context())
     current = services.parse_moment(level.get("observedAt")) if level else None
     emptied = services.parse_moment(services.attribute_value(row.body, "dateLastEmptying"))
     stamp = rep.iso(at)

@@ -151,8 +151,8 @@ def view_of(row: Entity, where: _Whereabouts | None = None) -> ContainerView | N
         lon, lat = (float(c) for c in point["coordinates"][:2])
     except (TypeError, KeyError, ValueError):
         return None
-    level_instance = attribute_instance(body, "fillingLevel")
-    level = level_instance.get("value") if level_instance else None
+    level_instance = rep.default_instance(body, "fillingLevel", ctx=context())
+    level = rep.instance_value(level_instance)
     observed = level_instance.get("observedAt") if level_instance else None
     waste_kind = (
         attribute_value(body, "storedWasteKind") or attribute_value(body, "wasteType") or ""
@@ -218,25 +218,10 @@ class _Whereabouts:
         return next((code for code, area in self._communes if area.covers(point)), "")
 
 
-def attribute_instance(body: dict[str, list], term: str) -> dict[str, Any] | None:
-    """The (default, without datasetId) instance of attribute ``term`` in an expanded body."""
-    sdm, core = iris(term)
-    instances = body.get(sdm) or body.get(core)
-    if not instances:
-        return None
-    return next((i for i in instances if "datasetId" not in i), instances[0])
-
-
 def attribute_value(body: dict[str, list], term: str) -> Any:
-    instance = attribute_instance(body, term)
-    if instance is None:
-        return None
-    if "object" in instance:
-        return instance["object"]
-    value = instance.get("value")
-    if isinstance(value, dict) and "@value" in value:
-        return value["@value"]
-    return value
+    """The plain value of ``term`` in a waste entity's body (the WasteManagement context's
+    IRI, else the core context's); see ``representation.attribute_value``."""
+    return rep.attribute_value(body, term, ctx=context())
 
 
 def _number(value: Any) -> bool:

@@ -190,25 +190,14 @@ def add_hour_use(district_id: int, at: datetime, litres: int, *, new_meter: bool
 # --- Reading the context -----------------------------------------------------------------
 
 
-def instance(body: dict[str, list], term: str) -> dict[str, Any] | None:
-    found = body.get(iri(term)) or body.get(jsonld.DEFAULT_VOCAB + term)
-    if not found:
-        return None
-    return next((i for i in found if "datasetId" not in i), found[0])
-
-
 def value(body: dict[str, list], term: str) -> Any:
-    item = instance(body, term)
-    if item is None:
-        return None
-    out = item.get("object", item.get("value"))
-    if isinstance(out, dict) and "@value" in out:
-        return out["@value"]
-    return out
+    """The plain value of ``term`` in a water entity's body (the WaterConsumption context's
+    IRI, else the core context's); see ``representation.attribute_value``."""
+    return rep.attribute_value(body, term, ctx=context())
 
 
 def observed(body: dict[str, list], term: str) -> datetime | None:
-    item = instance(body, term)
+    item = rep.default_instance(body, term, ctx=context())
     text = item.get("observedAt") if item else None
     if not isinstance(text, str):
         return None
@@ -234,31 +223,23 @@ def location_of(entity_id: str) -> tuple[float, float] | None:
 
 def flow_samples(slug: str, start: datetime, end: datetime) -> list[tuple[datetime, float]]:
     """The inflow meter's instantaneous flow (L/h) between start and end, oldest first."""
-    eid = inflow_id(slug)
-    query = temporal.TimeQuery("between", start, end)
-    found = temporal.history(TENANT, [eid], {iri("flow")}, query)[eid]
-    out = []
-    for item in found.attributes.get(iri("flow"), []):
-        number = item.get("value")
-        if isinstance(number, dict):
-            number = number.get("@value")
-        moment = item.get("observedAt")
-        if isinstance(number, int | float) and isinstance(moment, str):
-            out.append((rep.parse_datetime(moment, "observedAt"), float(number)))
-    return sorted(out)
+    return _samples(slug, "flow", start, end)
 
 
 def index_samples(slug: str, start: datetime, end: datetime) -> list[tuple[datetime, float]]:
     """The inflow meter's cumulative index (m³, as the device sent it) between start and end."""
+    return _samples(slug, "inflowIndex", start, end)
+
+
+def _samples(slug: str, term: str, start: datetime, end: datetime) -> list[tuple[datetime, float]]:
+    """The observed numbers of the inflow meter's ``term`` between start and end, oldest first."""
     eid = inflow_id(slug)
+    attribute = iri(term)
     query = temporal.TimeQuery("between", start, end)
-    term = iri("inflowIndex")
-    found = temporal.history(TENANT, [eid], {term}, query)[eid]
+    found = temporal.history(TENANT, [eid], {attribute}, query)[eid]
     out = []
-    for item in found.attributes.get(term, []):
-        number = item.get("value")
-        if isinstance(number, dict):
-            number = number.get("@value")
+    for item in found.attributes.get(attribute, []):
+        number = rep.instance_value(item)
         moment = item.get("observedAt")
         if isinstance(number, int | float) and isinstance(moment, str):
             out.append((rep.parse_datetime(moment, "observedAt"), float(number)))

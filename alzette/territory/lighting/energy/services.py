@@ -33,6 +33,7 @@ from alzette.territory.lighting.energy.models import (
     LampReading,
 )
 from alzette.territory.ngsild import jsonld, store
+from alzette.territory.ngsild import representation as rep
 
 DB = "territory"
 TENANT = ""
@@ -78,18 +79,6 @@ def context() -> jsonld.Context:
     return jsonld.resolve(STREETLIGHTING_CONTEXT)
 
 
-def _value(body: dict[str, list], term: str) -> tuple[Any, dict[str, Any] | None]:
-    """The value of ``term`` in an expanded body, and its instance (for unitCode)."""
-    instances = body.get(context().expand(term)) or body.get(jsonld.DEFAULT_VOCAB + term)
-    if not instances:
-        return None, None
-    instance = next((i for i in instances if "datasetId" not in i), instances[0])
-    value = instance.get("object", instance.get("value"))
-    if isinstance(value, dict) and "@value" in value:
-        value = value["@value"]
-    return value, instance
-
-
 @dataclass(frozen=True)
 class Lamp:
     id: str
@@ -118,12 +107,13 @@ def lamp(entity_id: str) -> Lamp | None:
     row = store.get(TENANT, lamp_id(entity_id))
     if row is None:
         return None
-    rating, instance = _value(row.body, "powerRating")
+    instance = rep.default_instance(row.body, "powerRating", ctx=context())
+    rating = rep.instance_value(instance)
     if isinstance(rating, bool) or not isinstance(rating, int | float) or rating <= 0:
         rating = None
     elif instance and instance.get("unitCode") == "KWT":
         rating = rating * 1000
-    point, _ = _value(row.body, "location")
+    point = rep.attribute_value(row.body, "location", ctx=context())
     try:
         lon, lat = (float(c) for c in point["coordinates"][:2])
     except (TypeError, KeyError, ValueError):

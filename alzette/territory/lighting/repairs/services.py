@@ -65,20 +65,6 @@ def context() -> Any:
     return jsonld.resolve(STREETLIGHTING_CONTEXT)
 
 
-def _value(body: dict[str, list], term: str) -> Any:
-    from alzette.territory.ngsild import jsonld
-
-    for iri in (context().expand(term), jsonld.DEFAULT_VOCAB + term):
-        instances = body.get(iri)
-        if instances:
-            instance = next((i for i in instances if "datasetId" not in i), instances[0])
-            if "object" in instance:
-                return instance["object"]
-            value = instance.get("value")
-            return value.get("@value") if isinstance(value, dict) and "@value" in value else value
-    return None
-
-
 @dataclass(frozen=True)
 class Asset:
     id: str  # the full NGSI-LD entity id
@@ -109,6 +95,7 @@ def entity_id(reference: str) -> str:
 
 def asset(reference: str) -> Asset | None:
     """The lamp or cabinet named by ``reference`` (see ``entity_id``), None if unknown."""
+    from alzette.territory.ngsild import representation as rep
     from alzette.territory.ngsild import store
 
     full = entity_id(reference)
@@ -119,21 +106,22 @@ def asset(reference: str) -> Asset | None:
         return None
     kind = "lamp" if full.startswith(LAMP_PREFIX) else "cabinet"
     wanted = "Streetlight" if kind == "lamp" else "StreetlightControlCabinet"
-    if not any(t.rsplit("/", 1)[-1].rsplit("#", 1)[-1] == wanted for t in row.types):
+    if not any(rep.local_name(t) == wanted for t in row.types):
         return None
-    point = _value(row.body, "location") or {}
+    ctx = context()
+    point = rep.attribute_value(row.body, "location", ctx=ctx) or {}
     try:
         lon, lat = (float(c) for c in point["coordinates"][:2])
     except (TypeError, KeyError, ValueError):
         lon = lat = None
-    address = _value(row.body, "address")
+    address = rep.attribute_value(row.body, "address", ctx=ctx)
     if isinstance(address, dict):
         address = address.get("streetAddress") or ""
     number = full.rsplit(":", 1)[-1].split("-", 1)[1]
-    cabinet = _value(row.body, "refStreetlightControlCabinet")
+    status = rep.attribute_value(row.body, "status", ctx=ctx)
+    cabinet = rep.attribute_value(row.body, "refStreetlightControlCabinet", ctx=ctx)
     return Asset(full, kind, number, number.split("-", 1)[0], lon, lat, str(address or ""),
-                 str(_value(row.body, "status") or ""),
-                 cabinet if isinstance(cabinet, str) else "")  # fmt: skip
+                 str(status or ""), cabinet if isinstance(cabinet, str) else "")  # fmt: skip
 
 
 def lamp_exists(number: str) -> bool:
