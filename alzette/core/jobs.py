@@ -44,6 +44,7 @@ JOBS: tuple[Job, ...] = (
     Job("purge-documents", ("documents", "purge-orphans"), {"minute": "20", "hour": "3"}),
     Job("catalogue-refresh", ("catalogue", "refresh"), {"minute": "*/5"}),
     Job("partners-expiry", ("partners", "expire"), {"minute": "*/5"}),
+    Job("partners-access-log", ("partners", "purge-access-log"), {"minute": "55", "hour": "3"}),
     Job("supervision-check", ("supervision", "check"), {"minute": "*/5"}),
     Job("supervision-purge", ("supervision", "purge"), {"minute": "40", "hour": "3"}),
     Job("alert-mail-digests", ("accounts", "alert-digests"), {"minute": "*"}),

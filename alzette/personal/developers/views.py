@@ -333,7 +333,9 @@ def accesses(request: HttpRequest) -> HttpResponse:
     if subject:
         found = found.filter(subject=subject)
     page = Paginator(found, 50).get_page(request.GET.get("page"))
-    return render(request, "developers/accesses.html", {"page": page, "subject": subject})
+    context = {"page": page, "subject": subject,
+               "access_log_days": services.access_log_days()}  # fmt: skip
+    return render(request, "developers/accesses.html", context)
 
 
 # --- Communities (agents) ----------------------------------------------------------------------

@@ -7,3 +7,6 @@ class PartnersConfig(AppConfig):
     label = "partners"
     verbose_name = _("Partners and sharing")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from alzette.territory.partners import checks  # noqa: F401  (registers the system checks)

@@ -8,14 +8,22 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alzette.territory.catalogue.models import Dataset, Organisation
-from alzette.territory.partners.models import App, Community, Credential, Grant, LedgerRecord
+from alzette.territory.partners.models import (
+    AccessLog,
+    App,
+    Community,
+    Credential,
+    Grant,
+    LedgerRecord,
+)
 
 DB = "territory"
 KEY_PREFIX = "alzp"  # agents' tokens are alz_…: the two never look alike
@@ -291,6 +299,45 @@ def _revoke_credentials(app: App, kind: str | None) -> None:
     if kind:
         found = found.filter(kind=kind)
     found.update(revoked_at=timezone.now())
+
+
+#: Days the partners' access log is kept by default: a year, enough for an owner to
+#: answer for a season's accesses, as for the citizens' own access log (mydata).
+ACCESS_LOG_DAYS = 365
+#: Rows deleted per statement: a busy API logs millions, and one huge DELETE would hold
+#: the table (and SQLite's single writer) for long.
+PURGE_CHUNK = 5000
+
+
+def access_log_days_problem(value: object) -> str:
+    """Why ``value`` cannot be the access log's retention in days; empty when it can."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"must be a whole number of days, got {value!r}"
+    if value < 1:
+        return f"must be at least 1 day, got {value}"
+    return ""
+
+
+def access_log_days() -> int:
+    """How many days the partners' access log is kept (the setting, checked at start)."""
+    value = getattr(settings, "ALZETTE_PARTNERS_ACCESS_LOG_DAYS", ACCESS_LOG_DAYS)
+    if problem := access_log_days_problem(value):
+        raise ImproperlyConfigured(f"ALZETTE_PARTNERS_ACCESS_LOG_DAYS {problem}.")
+    return value
+
+
+def purge_access_log(now: datetime | None = None, days: int | None = None) -> int:
+    """Delete the access-log entries older than the retention, by chunks; how many."""
+    days = access_log_days() if days is None else days
+    if problem := access_log_days_problem(days):
+        raise ValueError(f"The retention {problem}.")
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    old = AccessLog.objects.using(DB).filter(at__lt=cutoff)
+    deleted = 0
+    while ids := list(old.order_by("pk").values_list("pk", flat=True)[:PURGE_CHUNK]):
+        with transaction.atomic(using=DB):
+            deleted += AccessLog.objects.using(DB).filter(pk__in=ids).delete()[0]
+    return deleted
 
 
 def prune_tokens(now: datetime | None = None) -> int:

@@ -48,6 +48,12 @@ class Command(BaseCommand):
         key.add_argument("client_id")
         revoke_key = commands.add_parser("revoke-key", help="Revoke an API key by its prefix.")
         revoke_key.add_argument("prefix")
+        purge = commands.add_parser(
+            "purge-access-log",
+            help="delete access-log entries older than ALZETTE_PARTNERS_ACCESS_LOG_DAYS "
+            "(or --days)",
+        )
+        purge.add_argument("--days", type=int, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
         handler = getattr(self, "_" + options["command"].replace("-", "_"))
@@ -59,6 +65,14 @@ class Command(BaseCommand):
     def _expire(self, options: dict[str, Any]) -> None:
         lapsed, pruned = services.record_expiries(), services.prune_tokens()
         self.stderr.write(f"{lapsed} grant(s) lapsed, {pruned} old token(s) deleted.")
+
+    def _purge_access_log(self, options: dict[str, Any]) -> None:
+        days = options["days"] if options["days"] is not None else services.access_log_days()
+        try:
+            deleted = services.purge_access_log(days=days)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"{deleted} access-log entries older than {days} days deleted")
 
     def _sandbox(self, options: dict[str, Any]) -> None:
         self.stderr.write(f"{sandbox.seed()} sandbox entit(y/ies) created.")
