@@ -1,4 +1,4 @@
-"""Validators shared by the apps: short names in URLs."""
+"""Validators shared by the apps: short names in URLs, retention settings."""
 
 from __future__ import annotations
 
@@ -31,3 +31,13 @@ class ReservedSlugValidator:
 
     def __hash__(self) -> int:
         return hash(self.reserved)
+
+
+def days_problem(value: object) -> str:
+    """Why ``value`` cannot be a retention setting in days (a whole number, at least 1);
+    empty when it can. Shared by the settings' system checks and their purges."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"must be a whole number of days, got {value!r}"
+    if value < 1:
+        return f"must be at least 1 day, got {value}"
+    return ""

@@ -41,6 +41,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from alzette.core.repositories import PERSONAL
+from alzette.core.validators import days_problem
 from alzette.ledger import services as ledger
 from alzette.personal.accounts.models import Role, User
 from alzette.personal.mydata import sources
@@ -297,13 +298,8 @@ def _access_fields(
     }
 
 
-def access_log_days_problem(value: object) -> str:
-    """Why ``value`` cannot be the access log's retention in days; empty when it can."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return f"must be a whole number of days, got {value!r}"
-    if value < 1:
-        return f"must be at least 1 day, got {value}"
-    return ""
+#: Why a value cannot be the access log's retention in days; empty when it can.
+access_log_days_problem = days_problem
 
 
 def access_log_days() -> int:

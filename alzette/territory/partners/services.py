@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alzette.core.validators import days_problem
 from alzette.territory.catalogue.models import Dataset, Organisation
 from alzette.territory.partners.models import (
     AccessLog,
@@ -309,13 +310,8 @@ ACCESS_LOG_DAYS = 365
 PURGE_CHUNK = 5000
 
 
-def access_log_days_problem(value: object) -> str:
-    """Why ``value`` cannot be the access log's retention in days; empty when it can."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return f"must be a whole number of days, got {value!r}"
-    if value < 1:
-        return f"must be at least 1 day, got {value}"
-    return ""
+#: Why a value cannot be the access log's retention in days; empty when it can.
+access_log_days_problem = days_problem
 
 
 def access_log_days() -> int:
